@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each creates .venv when it is missing, or refreshes it when pyproject.toml or
+# the lock file changed, so a fresh clone needs nothing but Python 3.11+ and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+LOCK   := .ci/constraints.txt
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest lock clean
+
+$(STAMP): pyproject.toml $(LOCK)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/parley serve --host 127.0.0.1 --port 8000
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Re-resolve every dependency to its newest release and pin the result.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	( echo "# Pinned versions of every dependency; regenerate with 'make lock'."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip==' ) > $(LOCK)
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist

@@ -1,0 +1,51 @@
+"""Parley: curated, cited records about peace negotiations over a versioned API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.config import Settings
+
+__version__ = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Parley:
+    """What the application keeps in ``app.extensions["parley"]``."""
+
+    settings: Settings
+    database_url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The application factory: configuration, database, blueprints, error handlers."""
+    from api import db, errors, index
+
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None,
+        instance_relative_config=True,
+    )
+    app.json.sort_keys = True  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))
+    engine = db.make_engine(database_url)
+    app.extensions["parley"] = Parley(settings, database_url, engine, db.session_factory(engine))
+    app.teardown_appcontext(db.close_session)
+
+    errors.register_error_handlers(app)
+    app.register_blueprint(index.blueprint)
+    return app
+
+
+def parley(app: Flask) -> Parley:
+    state = app.extensions["parley"]
+    assert isinstance(state, Parley)
+    return state

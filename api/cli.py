@@ -1,0 +1,187 @@
+"""The `parley` command line.
+
+Exit statuses (also in the README):
+
+====  =====================================================================
+0     success
+1     an unexpected error (a bug: please report it)
+2     usage error (unknown option, bad argument)
+3     the fixtures or seeds are invalid; nothing was written
+4     loaded, but records were left as they are (changed through the API,
+      or no longer in the fixtures); see --force and --prune
+5     the database is unreachable or failed
+====  =====================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from api import create_app, db, lifecycle, parley
+from api.config import Settings
+from api.fixtures import FixtureError
+from api.fixtures.loader import LoadReport, summary_lines
+
+EXIT_OK = 0
+EXIT_FIXTURES = 3
+EXIT_LEFT_AS_IS = 4
+EXIT_DATABASE = 5
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings(fixtures: Path | None = None, seeds: Path | None = None) -> Settings:
+    settings = Settings.from_env()
+    overrides: dict[str, Any] = {}
+    if fixtures is not None:
+        overrides["fixtures_dir"] = fixtures
+    if seeds is not None:
+        overrides["seeds_dir"] = seeds
+    if not overrides:
+        return settings
+    return Settings(**(settings.__dict__ | overrides))
+
+
+def _fail(status: int, lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(status)
+
+
+def handles_failures(command: F) -> F:
+    """Turn the failures a user can cause into a message and a documented status."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FixtureError as exc:
+            count = len(exc.problems)
+            _fail(
+                EXIT_FIXTURES,
+                [str(p) for p in exc.problems] + [f"{count} problem(s) found; nothing was written"],
+            )
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(EXIT_DATABASE, [f"database error: {reason}"])
+
+    return wrapper  # type: ignore[return-value]
+
+
+fixtures_option = click.option(
+    "--fixtures",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Fixtures folder (default: the bundled fixtures).",
+)
+seeds_option = click.option(
+    "--seeds",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Seeds folder (default: the bundled seeds).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="parley")
+def main() -> None:
+    """Parley: curated, cited records about peace negotiations.
+
+    Configured from the environment: DATABASE_URL (default: a SQLite file in the
+    instance folder) and PARLEY_BASE_URL (the public base of absolute URLs).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+@handles_failures
+def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+    """Serve the API (gunicorn), migrating and loading an empty database first."""
+    settings = _settings()
+    app = create_app(settings)
+    # Before any worker forks: migrate, and load the fixtures into an empty database.
+    report = lifecycle.prepare_database(app)
+    if report is not None:
+        click.echo(f"loaded the fixtures: {next(iter(summary_lines(report)))}", err=True)
+    parley(app).engine.dispose()
+    if dev:
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    from api.serving import serve as run_gunicorn
+
+    run_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
+
+
+def _report(report: LoadReport) -> None:
+    for line in summary_lines(report):
+        click.echo(line, err=True)
+    if report.conflicts or report.removed:
+        sys.exit(EXIT_LEFT_AS_IS)
+
+
+@main.command()
+@fixtures_option
+@seeds_option
+@click.option("--force", is_flag=True, help="Overwrite records changed through the API.")
+@click.option("--prune", is_flag=True, help="Soft-delete records no longer in the fixtures.")
+@handles_failures
+def load(fixtures: Path | None, seeds: Path | None, force: bool, prune: bool) -> None:
+    """Validate the fixtures and apply them to the database in one transaction."""
+    app = create_app(_settings(fixtures, seeds))
+    _report(lifecycle.load(app, force=force, prune=prune))
+
+
+@main.command()
+@fixtures_option
+@seeds_option
+@handles_failures
+def check(fixtures: Path | None, seeds: Path | None) -> None:
+    """Validate the fixtures and their citations without writing anything."""
+    fixture_set = lifecycle.read_configured_fixtures(_settings(fixtures, seeds))
+    counts = ", ".join(f"{len(v)} {k}" for k, v in fixture_set.records.items())
+    quotes = sum(len(r["citations"]) for v in fixture_set.records.values() for r in v.values())
+    click.echo(f"ok: {counts}; {quotes} citations verified")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@handles_failures
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    app = create_app(_settings())
+    with lifecycle.startup_lock(app):
+        db.upgrade(parley(app).engine, revision)
+    click.echo(f"schema at {db.current_revision(parley(app).engine)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@handles_failures
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ("base" for an empty database)."""
+    app = create_app(_settings())
+    with lifecycle.startup_lock(app):
+        db.downgrade(parley(app).engine, revision)
+    click.echo(f"schema at {db.current_revision(parley(app).engine)}")
+
+
+@db_group.command("current")
+@handles_failures
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one."""
+    engine = parley(create_app(_settings())).engine
+    click.echo(f"{db.current_revision(engine)} (newest: {db.head_revision(engine)})")

@@ -1,0 +1,67 @@
+"""RFC 9457 problem documents for every error the service returns.
+
+Nothing but a problem document leaves the service on an error path: no HTML
+error pages, and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = Response(
+        json.dumps(body, ensure_ascii=False, sort_keys=True),
+        status=status,
+        mimetype=PROBLEM_MEDIA_TYPE,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    retry_after = error.response.headers.get("Retry-After") if error.response else None
+    if retry_after:
+        headers["Retry-After"] = retry_after
+    return problem(status, error.description, headers=headers)
+
+
+def _unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, "The server failed to answer this request; it has been logged.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)

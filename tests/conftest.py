@@ -1,0 +1,143 @@
+"""Shared fixtures: one loaded database per backend per session, rolled back per test.
+
+PostgreSQL is found through PARLEY_TEST_POSTGRES_URL; each session works in a
+database it creates and drops. Without a server the PostgreSQL tests skip,
+except under CI=true, where an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from api import create_app, parley
+from api.config import Settings
+from api.fixtures import FixtureSet
+from api.lifecycle import prepare_database, read_configured_fixtures
+
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+IN_CI = os.environ.get("CI") == "true"
+POSTGRES_URL = os.environ.get(
+    "PARLEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the server's own database, to create and drop databases."""
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_postgres_database(postgres_admin: Engine) -> Iterator[Callable[[], str]]:
+    """A factory of empty databases on the test server, all dropped at the end."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"parley_test_{uuid.uuid4().hex[:12]}"
+        with postgres_admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with postgres_admin.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
+    """A new, empty database of the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    make: Callable[[], str] = request.getfixturevalue("make_postgres_database")
+    return make()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def make_app(database_url: str, instance: Path) -> Flask:
+    return create_app(Settings(database_url=database_url, instance_path=instance))
+
+
+@pytest.fixture(scope="session")
+def loaded_app(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """The app on a database migrated and loaded from the fixtures, once per session."""
+    instance = tmp_path_factory.mktemp(f"instance-{backend}")
+    if backend == "sqlite":
+        url = f"sqlite:///{instance / 'parley.sqlite3'}"
+    else:
+        url = request.getfixturevalue("make_postgres_database")()
+    app = make_app(url, instance)
+    prepare_database(app)
+    yield app
+    parley(app).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fixture_set() -> FixtureSet:
+    """The bundled fixtures, read and verified (independently of any database)."""
+    return read_configured_fixtures(Settings())
+
+
+@pytest.fixture
+def db_session(loaded_app: Flask) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    engine = parley(loaded_app).engine
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
+
+
+@pytest.fixture
+def client(loaded_app: Flask) -> FlaskClient:
+    return loaded_app.test_client()
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Editable copies of the fixtures and seeds in ./fixtures and ./seeds of a temp folder."""
+    shutil.copytree(REPO / "fixtures", tmp_path / "fixtures")
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
