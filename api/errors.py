@@ -62,6 +62,38 @@ def _unexpected_error(error: Exception) -> Response:
     return problem(500, "The server failed to answer this request; it has been logged.")
 
 
+class ProblemError(Exception):
+    """Raised anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+    def response(self) -> Response:
+        extra = dict(self.extra)
+        if self.errors is not None:
+            extra["errors"] = self.errors
+        return problem(self.status, self.detail, headers=self.headers, **extra)
+
+
+def bad_parameters(errors: list[dict[str, str]]) -> ProblemError:
+    names = ", ".join(sorted({e["parameter"] for e in errors}))
+    return ProblemError(400, f"Invalid query parameter(s): {names}.", errors=errors)
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ProblemError, lambda error: error.response())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -213,3 +213,16 @@ RESOURCES: tuple[Resource, ...] = (
     STATEMENTS,
 )
 BY_NAME: dict[str, Resource] = {resource.name: resource for resource in RESOURCES}
+
+
+def owner_links(resource: Resource) -> list[tuple[str, Resource, RefList]]:
+    """The owners a record of ``resource`` belongs to through an exclusive list.
+
+    A delegation is listed by exactly one talk, so it links back to it as ``talk``.
+    """
+    return [
+        (owner.singular.replace(" ", "_"), owner, spec)
+        for owner in RESOURCES
+        for spec in owner.fields
+        if isinstance(spec, RefList) and spec.exclusive and spec.target == resource.name
+    ]

@@ -1,0 +1,190 @@
+"""Version 1 of the API: the blueprint and its routes.
+
+Every collection gets the same routes, generated from the catalog, so that the
+contract reads the same everywhere: ``/v1/<collection>``,
+``/v1/<collection>/<id>`` and ``/v1/<collection>/<id>/<nested>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from api import db, parley
+from api.errors import ProblemError
+from api.v1 import cursor, data
+from api.v1.catalog import COLLECTIONS, NESTED
+from api.v1.collections import Collection
+from api.v1.http import cacheable, etag_for, not_modified
+from api.v1.params import CollectionParams, parse, wants_count
+from api.v1.schemas import VERSION, Urls, dump
+
+blueprint = Blueprint("v1", __name__, url_prefix=f"/{VERSION}")
+
+ID_PATTERN = "<string(maxlength=100):record_id>"
+
+
+def _urls() -> Urls:
+    return Urls(parley(current_app).settings.base_url)
+
+
+def _etag(kind: str, revision: int, *extra: Any) -> str:
+    return etag_for(VERSION, kind, request.path, "json", revision, _urls().base_url, *extra)
+
+
+def _record_or_404(collection: Collection, record_id: str) -> dict[str, Any]:
+    record, deleted = data.fetch_one(db.get_session(), collection.resource, record_id)
+    if deleted:
+        raise ProblemError(410, f"{collection.resource.singular} {record_id!r} was deleted.")
+    if record is None:
+        raise ProblemError(404, f"There is no {collection.resource.singular} {record_id!r}.")
+    return record
+
+
+def list_records(
+    collection: Collection, fixed: dict[str, str], scope: str, self_url: str
+) -> Response:
+    params = parse(collection, request.args, fixed)
+    count = wants_count(request.headers.get("Prefer"))
+    session = db.get_session()
+    revision = data.data_revision(session)
+    etag = _etag("page", revision, params.query_string(cursor=params.cursor), count)
+    cached = not_modified(etag)
+    if cached is not None:
+        return cached
+
+    digest = params.digest(scope)
+    sort_fields = [key.field for key in params.sort]
+    after = (
+        cursor.decode(params.cursor, scope, digest, collection.resource, sort_fields)
+        if params.cursor
+        else None
+    )
+    conditions = [collection.filter(name).condition(value) for name, value in params.filters]  # type: ignore[union-attr]
+    if params.q is not None:
+        conditions.append(collection.search_condition(params.q))
+    page = data.fetch_page(
+        session,
+        collection.resource,
+        data.PageQuery(
+            conditions=tuple(conditions),
+            sort=params.sort,
+            limit=params.limit,
+            id_descending=params.id_descending,
+            after=after,
+        ),
+        count=count,
+    )
+    items = _select(dump(collection.resource, page.rows, _urls()), params)
+    next_url = None
+    if page.next_after is not None:
+        token = cursor.encode(scope, digest, page.next_after)
+        next_url = f"{self_url}?{params.query_string(cursor=token)}"
+    body: dict[str, Any] = {
+        "items": items,
+        "links": {
+            "self": f"{self_url}?{params.query_string(cursor=params.cursor)}",
+            "next": next_url,
+        },
+    }
+    if page.total is not None:
+        body["total"] = page.total
+    response = jsonify(body)
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    if count:
+        response.headers["Preference-Applied"] = "count=exact"
+    return cacheable(response, etag)
+
+
+def _select(items: list[dict[str, Any]], params: CollectionParams) -> list[dict[str, Any]]:
+    if params.fields is None:
+        return items
+    return [{name: item[name] for name in params.fields} for item in items]
+
+
+def _collection_view(collection: Collection) -> Any:
+    def view() -> Response:
+        return list_records(collection, {}, collection.name, _urls().collection(collection.name))
+
+    view.__name__ = f"list_{collection.name.replace('-', '_')}"
+    return view
+
+
+def _item_view(collection: Collection) -> Any:
+    def view(record_id: str) -> Response:
+        if request.args:
+            raise ProblemError(
+                400,
+                "Items take no query parameters.",
+                errors=[
+                    {"parameter": name, "detail": "unknown parameter"} for name in request.args
+                ],
+            )
+        session = db.get_session()
+        etag = _etag("item", data.data_revision(session))
+        cached = not_modified(etag)
+        if cached is not None:
+            return cached
+        record = _record_or_404(collection, record_id)
+        return cacheable(jsonify(dump(collection.resource, [record], _urls())[0]), etag)
+
+    view.__name__ = f"get_{collection.resource.singular.replace(' ', '_')}"
+    return view
+
+
+def _nested_view(parent: Collection, child: Collection) -> Any:
+    filter_name, template = child.nested_under[parent.name]
+
+    def view(record_id: str) -> Response:
+        if not data.exists(db.get_session(), parent.resource, record_id):
+            raise ProblemError(404, f"There is no {parent.resource.singular} {record_id!r}.")
+        scope = f"{parent.name}/{record_id}/{child.name}"
+        return list_records(
+            child,
+            {filter_name: template.format(id=record_id)},
+            scope,
+            f"{_urls().item(parent.name, record_id)}/{child.name}",
+        )
+
+    view.__name__ = (
+        f"list_{parent.resource.singular.replace(' ', '_')}_{child.name.replace('-', '_')}"
+    )
+    return view
+
+
+@blueprint.get("")
+def version_index() -> Response:
+    from api.index import record_counts
+
+    urls = _urls()
+    counts = record_counts()
+    return jsonify(
+        {
+            "version": VERSION,
+            "collections": [
+                {"name": name, "url": urls.collection(name), "count": counts[name]}
+                for name in COLLECTIONS
+            ],
+            "links": {
+                "self": f"{urls.base_url}/{VERSION}",
+                "openapi": f"{urls.base_url}/{VERSION}/openapi.json",
+                "docs": f"{urls.base_url}/docs",
+            },
+        }
+    )
+
+
+for _collection in COLLECTIONS.values():
+    blueprint.add_url_rule(f"/{_collection.name}", view_func=_collection_view(_collection))
+    blueprint.add_url_rule(f"/{_collection.name}/{ID_PATTERN}", view_func=_item_view(_collection))
+    for _child in NESTED[_collection.name]:
+        blueprint.add_url_rule(
+            f"/{_collection.name}/{ID_PATTERN}/{_child}",
+            view_func=_nested_view(_collection, COLLECTIONS[_child]),
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)

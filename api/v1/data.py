@@ -1,0 +1,249 @@
+"""The read side of the data layer: Core statements in, plain dicts out.
+
+No ORM object leaves this module. A page costs a fixed number of queries
+whatever its size: one for the rows, one per list-valued relation and one for
+the citations (never one per record).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from api import models
+from api.resources import (
+    AnyRef,
+    Positions,
+    Ref,
+    RefList,
+    Resource,
+    Scalar,
+    TextList,
+    owner_links,
+)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What one page of a collection asks for, already validated."""
+
+    conditions: tuple[ColumnElement[bool], ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    limit: int = 50
+    id_descending: bool = False
+    # The sort values and id of the last row of the previous page.
+    after: tuple[Any, ...] | None = None
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    # The keyset position of the last row, when more rows follow.
+    next_after: tuple[Any, ...] | None
+    total: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sort_column(resource: Resource, name: str, dialect: str) -> ColumnElement[Any]:
+    column: ColumnElement[Any] = resource.table.c[name]
+    spec = next((s for s in resource.fields if s.name == name), None)
+    if dialect == "postgresql" and (
+        name == "id" or (isinstance(spec, Scalar) and spec.type == "text")
+    ):
+        # Binary order on both backends: SQLite compares bytes; PostgreSQL would
+        # otherwise use the database's locale.
+        column = column.collate("C")
+    return column
+
+
+def _keyset_after(
+    columns: Sequence[tuple[ColumnElement[Any], bool]],
+    values: Sequence[Any],
+    id_key: tuple[ColumnElement[Any], bool],
+    last_id: str,
+) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order (columns NULLS LAST..., id)."""
+    if not columns:
+        id_column, id_descending = id_key
+        return id_column < last_id if id_descending else id_column > last_id
+    (column, descending), rest = columns[0], columns[1:]
+    value = values[0]
+    tail = _keyset_after(rest, values[1:], id_key, last_id)
+    if value is None:
+        # NULLs sort last: only other NULLs can follow at this level.
+        return and_(column.is_(None), tail)
+    beyond = column < value if descending else column > value
+    return or_(beyond, column.is_(None), and_(column == value, tail))
+
+
+def page_statement(resource: Resource, query: PageQuery, dialect: str) -> Select[Any]:
+    table = resource.table
+    statement = select(table).where(table.c.deleted_at.is_(None), *query.conditions)
+    ordered = [(sort_column(resource, key.field, dialect), key.descending) for key in query.sort]
+    id_column = sort_column(resource, "id", dialect)
+    if query.after is not None:
+        *values, last_id = query.after
+        statement = statement.where(
+            _keyset_after(ordered, values, (id_column, query.id_descending), last_id)
+        )
+    order_by: list[Any] = []
+    for column, descending in ordered:
+        order_by.append((column.desc() if descending else column.asc()).nulls_last())
+    order_by.append(id_column.desc() if query.id_descending else id_column.asc())
+    return limited(statement.order_by(*order_by), query.limit + 1, dialect)
+
+
+def limited(statement: Select[Any], limit: int, dialect: str) -> Select[Any]:
+    """``LIMIT n`` and nothing else.
+
+    SQLAlchemy's SQLite dialect always appends ``OFFSET 0`` to a limit; keyset
+    pages never skip rows, so the statement carries a plain bound LIMIT instead.
+    """
+    if dialect == "sqlite":
+        return statement.suffix_with(text("LIMIT :page_limit").bindparams(page_limit=limit))
+    return statement.limit(limit)
+
+
+def count_statement(resource: Resource, query: PageQuery) -> Select[Any]:
+    table = resource.table
+    return (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.deleted_at.is_(None), *query.conditions)
+    )
+
+
+def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count: bool) -> Page:
+    dialect = session.get_bind().dialect.name
+    rows = [dict(r) for r in session.execute(page_statement(resource, query, dialect)).mappings()]
+    next_after = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        next_after = (*(last[key.field] for key in query.sort), last["id"])
+    total = session.scalar(count_statement(resource, query)) if count else None
+    return Page(hydrate(session, resource, rows), next_after, total)
+
+
+def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row | None, bool]:
+    """The record and whether it exists but was deleted."""
+    table = resource.table
+    row = session.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    if row is None:
+        return None, False
+    if row["deleted_at"] is not None:
+        return None, True
+    return hydrate(session, resource, [dict(row)])[0], False
+
+
+def exists(session: Session, resource: Resource, record_id: str) -> bool:
+    table = resource.table
+    return (
+        session.scalar(
+            select(literal(1)).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+        )
+        is not None
+    )
+
+
+def hydrate(session: Session, resource: Resource, rows: list[Row]) -> list[Row]:
+    """Attach lists, references and citations to ``rows``: plain values, ids for references."""
+    if not rows:
+        return rows
+    ids = [row["id"] for row in rows]
+    records: list[Row] = []
+    lists: dict[str, dict[str, list[Any]]] = {}
+    for spec in resource.fields:
+        if isinstance(spec, RefList):
+            link = spec.table
+            grouped: dict[str, list[Any]] = defaultdict(list)
+            for owner, target in session.execute(
+                select(link.c.owner_id, link.c.target_id)
+                .where(link.c.owner_id.in_(ids))
+                .order_by(link.c.owner_id, link.c.position)
+            ):
+                grouped[owner].append(target)
+            lists[spec.name] = grouped
+        elif isinstance(spec, Positions):
+            grouped = defaultdict(list)
+            position = models.Position
+            for owner, holder, stance in session.execute(
+                select(position.obstacle_id, position.holder_id, position.stance)
+                .where(position.obstacle_id.in_(ids))
+                .order_by(position.obstacle_id, position.position)
+            ):
+                grouped[owner].append({"holder": holder, "stance": stance})
+            lists[spec.name] = grouped
+    owners = _exclusive_owners(session, resource, ids)
+    citations: dict[str, list[Row]] = defaultdict(list)
+    citation = models.Citation
+    for record_id, source, quote, start, end in session.execute(
+        select(citation.record_id, citation.source_id, citation.quote, citation.start, citation.end)
+        .where(citation.resource == resource.name, citation.record_id.in_(ids))
+        .order_by(citation.record_id, citation.position)
+    ):
+        citations[record_id].append({"source": source, "quote": quote, "start": start, "end": end})
+
+    for row in rows:
+        record: Row = {
+            "id": row["id"],
+            "revision": row["revision"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+        for spec in resource.fields:
+            if isinstance(spec, Scalar | TextList):
+                record[spec.name] = row[spec.name]
+            elif isinstance(spec, Ref):
+                record[spec.name] = row[spec.column]
+            elif isinstance(spec, AnyRef):
+                about = row[f"{spec.name}_resource"]
+                record[spec.name] = (about, row[f"{spec.name}_id"]) if about else None
+            else:
+                record[spec.name] = lists[spec.name].get(row["id"], [])
+        for name, owner_of in owners.items():
+            record[name] = owner_of.get(row["id"])
+        record["notes"] = row["notes"]
+        record["citations"] = citations.get(row["id"], [])
+        records.append(record)
+    return records
+
+
+def _exclusive_owners(
+    session: Session, resource: Resource, ids: list[str]
+) -> dict[str, dict[str, str]]:
+    """For each owner link of ``resource`` (a delegation's talk): record id -> owner id."""
+    owners = {}
+    for name, _owner, spec in owner_links(resource):
+        link = spec.table
+        rows = session.execute(
+            select(link.c.target_id, link.c.owner_id).where(link.c.target_id.in_(ids))
+        )
+        owners[name] = {target: owner for target, owner in rows}
+    return owners
+
+
+def data_revision(session: Session) -> int:
+    return session.scalar(select(func.max(models.Revision.id))) or 0
