@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 LOCK   := .ci/constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest lock clean
+.PHONY: run test lint typecheck pytest lock clean openapi
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist
+
+# Regenerate the committed OpenAPI document from the code.
+openapi: $(STAMP)
+	$(BIN)/parley openapi --output openapi.yaml

@@ -25,7 +25,7 @@ class Parley:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
-    from api import db, errors, index, v1
+    from api import db, docs, errors, index, v1
 
     settings = settings or Settings.from_env()
     app = Flask(
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     errors.register_error_handlers(app)
     app.register_blueprint(index.blueprint)
+    app.register_blueprint(docs.blueprint)
     v1.init_app(app)
     return app
 

@@ -152,6 +152,23 @@ def check(fixtures: Path | None, seeds: Path | None) -> None:
     click.echo(f"ok: {counts}; {quotes} citations verified")
 
 
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+def openapi(output: Path | None) -> None:
+    """Print the OpenAPI document generated from the code (commit it as openapi.yaml)."""
+    from api.openapi import build_spec, to_yaml
+
+    text = to_yaml(build_spec())
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 @main.group("db")
 def db_group() -> None:
     """Schema migrations."""
@@ -185,3 +202,37 @@ def db_current() -> None:
     """Print the schema revision of the database and the newest one."""
     engine = parley(create_app(_settings())).engine
     click.echo(f"{db.current_revision(engine)} (newest: {db.head_revision(engine)})")
+
+
+@main.command()
+@click.option(
+    "--talks",
+    required=True,
+    type=click.IntRange(1, 1_000_000),
+    help="How many talks; the other resources follow in fixed proportions.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help="Seed of every random choice: the same talks and seed give the same data.",
+)
+@handles_failures
+def synth(talks: int, seed: int) -> None:
+    """Add deterministic synthetic records of every resource, for load and sort tests.
+
+    Migrates and loads the fixtures first when the database is empty; writes
+    everything in one transaction. A database that already holds synthetic
+    records is refused (exit status 2): use a fresh one.
+    """
+    import time
+
+    from api.synth import SynthError, synthesize
+
+    started = time.perf_counter()
+    try:
+        report = synthesize(create_app(_settings()), talks=talks, seed=seed)
+    except SynthError as exc:
+        raise click.UsageError(str(exc)) from None
+    seconds = time.perf_counter() - started
+    click.echo(f"synthesized {report.summary()} in {seconds:.1f} s", err=True)

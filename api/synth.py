@@ -22,11 +22,11 @@ import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from api import lifecycle, models, parley
@@ -245,6 +245,7 @@ class _Quotes:
         if not self.lines:
             raise SynthError("no source document has a line long enough to quote")
         self.documents = [d for d in documents if d.id in self.lines]
+        self.longest = {key: max(e - s for s, e in spans) for key, spans in self.lines.items()}
         # (document, length) -> the lines that fit, and the running count of their starts.
         self._fits: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
 
@@ -260,12 +261,12 @@ class _Quotes:
             self._fits[key] = (firsts, running)
         return self._fits[key]
 
-    def pick(self, rng: random.Random) -> Record:
-        document = rng.choice(self.documents)
-        longest = max(end - start for start, end in self.lines[document.id])
-        length = min(rng.randint(*QUOTE_LENGTH), longest)
+    def pick(self, draw: Callable[[], float]) -> Record:
+        document = self.documents[int(draw() * len(self.documents))]
+        low, high = QUOTE_LENGTH
+        length = min(low + int(draw() * (high - low + 1)), self.longest[document.id])
         firsts, running = self._starts(document, length)
-        k = rng.randrange(running[-1])
+        k = int(draw() * running[-1])
         i = bisect.bisect_right(running, k)
         start = firsts[i] + k - (running[i - 1] if i else 0)
         quote = self.seeds.text_of(document)[start : start + length]
@@ -275,15 +276,34 @@ class _Quotes:
 # --- records ---------------------------------------------------------------------------------
 
 
-def _empty(spec: Any) -> Any:
-    return [] if isinstance(spec, TextList | RefList | Positions) else None
+@dataclass(frozen=True)
+class _Shape:
+    """A resource's fields as ``add`` fills them: (name, is a list, is required)."""
+
+    fields: tuple[tuple[str, bool, bool], ...]
+    allowed: frozenset[str]
+
+    @classmethod
+    def of(cls, resource: Resource) -> _Shape:
+        fields = tuple(
+            (
+                spec.name,
+                isinstance(spec, TextList | RefList | Positions),
+                isinstance(spec, Scalar | Ref) and spec.required,
+            )
+            for spec in resource.fields
+        )
+        return cls(fields, frozenset(name for name, _, _ in fields) | {"notes"})
 
 
 class _Generator:
     def __init__(self, rng: random.Random, quotes: _Quotes) -> None:
         self.rng = rng
+        # random() is the fastest draw; choice and between are built on it.
+        self.random = rng.random
         self.quotes = quotes
         self.records: dict[str, list[Record]] = {r.name: [] for r in RESOURCES if r != SOURCES}
+        self.shapes = {r.name: _Shape.of(r) for r in RESOURCES}
         self.by_kind: dict[str, list[Record]] = {kind: [] for kind in ACTOR_KINDS}
         self.names: dict[str, str] = {}
         self.all_actors: list[str] = []
@@ -292,34 +312,53 @@ class _Generator:
 
     def add(self, resource: Resource, record_id: str, **values: Any) -> Record:
         """A record in canonical form: every field (unset ones empty), notes, citations."""
-        names = [spec.name for spec in resource.fields]
-        unknown = set(values) - set(names) - {"notes"}
-        if unknown:
-            raise ValueError(f"{resource.name} has no field(s) {sorted(unknown)}")
+        shape = self.shapes[resource.name]
+        if not values.keys() <= shape.allowed:
+            unknown = sorted(values.keys() - shape.allowed)
+            raise ValueError(f"{resource.name} has no field(s) {unknown}")
         record: Record = {"id": record_id}
-        for spec in resource.fields:
-            value = values.get(spec.name, _empty(spec))
-            if value is None and isinstance(spec, Scalar | Ref) and spec.required:
-                raise ValueError(f"{resource.name}.{spec.name} is required")
-            record[spec.name] = value
+        for name, is_list, required in shape.fields:
+            value = values.get(name)
+            if value is None:
+                if required:
+                    raise ValueError(f"{resource.name}.{name} is required")
+                if is_list:
+                    value = []
+            record[name] = value
         record["notes"] = values.get("notes")
-        count = self.rng.randint(*CITATIONS_PER_RECORD)
-        record["citations"] = [self.quotes.pick(self.rng) for _ in range(count)]
+        count = self.between(*CITATIONS_PER_RECORD)
+        record["citations"] = [self.quotes.pick(self.random) for _ in range(count)]
         self.records[resource.name].append(record)
         return record
 
+    def choice(self, items: Sequence[Any]) -> Any:
+        return items[int(self.random() * len(items))]
+
+    def between(self, low: int, high: int) -> int:
+        """An int of [low, high], both included."""
+        return low + int(self.random() * (high - low + 1))
+
+    def sample(self, items: Sequence[Any], count: int) -> list[Any]:
+        """``count`` distinct items (or all of them), in the order drawn."""
+        count = min(count, len(items))
+        drawn: list[int] = []
+        while len(drawn) < count:
+            index = int(self.random() * len(items))
+            if index not in drawn:
+                drawn.append(index)
+        return [items[i] for i in drawn]
+
     def maybe(self, share: float, value: Callable[[], Any]) -> Any:
-        return value() if self.rng.random() < share else None
+        return value() if self.random() < share else None
 
     def texts(self, choices: Sequence[str], low: int, high: int, **fmt: str) -> list[str]:
-        count = min(self.rng.randint(low, high), len(choices))
-        return [c.format(**fmt) for c in self.rng.sample(choices, count)]
+        count = min(self.between(low, high), len(choices))
+        return [c.format(**fmt) for c in self.sample(choices, count)]
 
     # actors
 
     def actors(self, count: int) -> None:
-        rng = self.rng
-        kinds = list(ACTOR_KINDS) + rng.choices(
+        kinds = list(ACTOR_KINDS) + self.rng.choices(
             list(ACTOR_KIND_WEIGHTS), weights=list(ACTOR_KIND_WEIGHTS.values()), k=count
         )
         for number, kind in enumerate(kinds[:count], start=1):
@@ -331,7 +370,7 @@ class _Generator:
                 kind=kind,
                 title=title,
                 affiliation=affiliation,
-                description=f"A synthetic {kind} actor." if self.rng.random() < 0.5 else None,
+                description=f"A synthetic {kind} actor." if self.random() < 0.5 else None,
             )
             self.by_kind[kind].append(actor)
             self.names[actor["id"]] = name
@@ -340,48 +379,46 @@ class _Generator:
         self.parties = [a["id"] for k in PARTY_KINDS for a in self.by_kind[k]]
 
     def actor_name(self, kind: str) -> tuple[str, str | None, str | None]:
-        rng = self.rng
-        region = rng.choice(REGIONS)
+        region = self.choice(REGIONS)
         if kind == "state":
-            root = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 2)))
-            return (root + rng.choice(COUNTRY_ENDINGS)).capitalize(), None, None
+            root = "".join(self.choice(SYLLABLES) for _ in range(self.between(1, 2)))
+            return (root + self.choice(COUNTRY_ENDINGS)).capitalize(), None, None
         if kind == "person":
-            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            name = f"{self.choice(FIRST_NAMES)} {self.choice(LAST_NAMES)}"
             states = self.by_kind["state"]
-            if rng.random() < AFFILIATED_PERSON_SHARE:
-                state = rng.choice(states)
-                return name, f"{rng.choice(PERSON_TITLES)} of {state['name']}", state["id"]
-            return name, self.maybe(0.5, lambda: rng.choice(PERSON_TITLES)), None
+            if self.random() < AFFILIATED_PERSON_SHARE:
+                state = self.choice(states)
+                return name, f"{self.choice(PERSON_TITLES)} of {state['name']}", state["id"]
+            return name, self.maybe(0.5, lambda: self.choice(PERSON_TITLES)), None
         if kind == "organization":
-            organization = f"{region} {rng.choice(ORGANIZATION_KINDS)} for {rng.choice(THEMES)}"
+            organization = f"{region} {self.choice(ORGANIZATION_KINDS)} for {self.choice(THEMES)}"
             return organization, None, None
         if kind == "alliance":
-            return f"{region} {rng.choice(ALLIANCE_KINDS)}", None, None
+            return f"{region} {self.choice(ALLIANCE_KINDS)}", None, None
         if kind == "group":
-            return f"{rng.choice(GROUP_COLORS)} {rng.choice(GROUP_KINDS)}", None, None
-        return rng.choice(ROLES).format(region=region), None, None
+            return f"{self.choice(GROUP_COLORS)} {self.choice(GROUP_KINDS)}", None, None
+        return self.choice(ROLES).format(region=region), None, None
 
     # talks and what hangs off them
 
     def talks(self, count: int) -> None:
-        rng = self.rng
         dates: list[date] = []
         span = (LAST_DATE - FIRST_DATE).days
         for number in range(1, count + 1):
-            parties = rng.sample(self.parties, PARTIES_PER_TALK)
+            parties = self.sample(self.parties, PARTIES_PER_TALK)
             delegations = [
                 self.delegation(number, i, parties[i % len(parties)])
                 for i in range(DELEGATIONS_PER_TALK)
             ]
-            topic = rng.choice(TOPICS)
+            topic = self.choice(TOPICS)
             obstacles = [self.obstacle(number, i, topic) for i in range(OBSTACLES_PER_TALK)]
-            venue = None if rng.random() < NULL_VENUE_SHARE else rng.choice(VENUES)
+            venue = None if self.random() < NULL_VENUE_SHARE else self.choice(VENUES)
             day: date | None = None
-            if rng.random() >= NULL_DATE_SHARE:
-                if dates and rng.random() < REPEATED_DATE_SHARE:
-                    day = rng.choice(dates)
+            if self.random() >= NULL_DATE_SHARE:
+                if dates and self.random() < REPEATED_DATE_SHARE:
+                    day = self.choice(dates)
                 else:
-                    day = FIRST_DATE + timedelta(days=rng.randint(0, span))
+                    day = FIRST_DATE + timedelta(days=self.between(0, span))
                 dates.append(day)
             talk = self.add(
                 TALKS,
@@ -389,14 +426,14 @@ class _Generator:
                 title=f"Talks on {topic}" + (f" in {venue}" if venue else ""),
                 venue=venue,
                 parties=parties,
-                timing=self.maybe(0.9, lambda: rng.choice(TIMINGS)),
+                timing=self.maybe(0.9, lambda: self.choice(TIMINGS)),
                 date=day.isoformat() if day else None,
-                status=rng.choice(TALK_STATUSES),
-                format=self.maybe(0.8, lambda: rng.choice(FORMATS)),
-                level=self.maybe(0.7, lambda: rng.choice(LEVELS)),
-                precedent=self.maybe(0.3, lambda: rng.choice(PRECEDENTS)),
+                status=self.choice(TALK_STATUSES),
+                format=self.maybe(0.8, lambda: self.choice(FORMATS)),
+                level=self.maybe(0.7, lambda: self.choice(LEVELS)),
+                precedent=self.maybe(0.3, lambda: self.choice(PRECEDENTS)),
                 aims=self.texts(AIMS, 0, 3),
-                expectations=self.maybe(0.6, lambda: rng.choice(EXPECTATIONS)),
+                expectations=self.maybe(0.6, lambda: self.choice(EXPECTATIONS)),
                 delegations=delegations,
                 obstacles=obstacles,
             )
@@ -404,48 +441,48 @@ class _Generator:
                 self.statement(talk, (number - 1) * STATEMENTS_PER_TALK + i + 1, topic)
 
     def delegation(self, talk_number: int, index: int, party: str) -> str:
-        rng = self.rng
         number = (talk_number - 1) * DELEGATIONS_PER_TALK + index + 1
-        head = self.maybe(DELEGATION_HEAD_SHARE, lambda: rng.choice(self.persons))
-        others = [p for p in self.persons if p != head]
+        head = self.maybe(DELEGATION_HEAD_SHARE, lambda: self.choice(self.persons))
         declined: list[str] = []
-        if others and rng.random() < DELEGATION_DECLINED_SHARE:
-            low, high = DECLINED_PER_DELEGATION
-            declined = rng.sample(others, min(rng.randint(low, high), len(others)))
+        if self.random() < DELEGATION_DECLINED_SHARE:
+            count = self.between(*DECLINED_PER_DELEGATION)
+            # One more than needed, so that dropping the head still leaves enough.
+            drawn = self.sample(self.persons, min(count + 1, len(self.persons)))
+            declined = [p for p in drawn if p != head][:count]
         record = self.add(
             DELEGATIONS,
             synth_id("delegation", number),
             party=party,
-            level=self.maybe(0.8, lambda: rng.choice(DELEGATION_LEVELS)),
+            level=self.maybe(0.8, lambda: self.choice(DELEGATION_LEVELS)),
             head=head,
-            head_description=self.maybe(0.5, lambda: f"the {rng.choice(PERSON_TITLES).lower()}"),
+            head_description=self.maybe(0.5, lambda: f"the {self.choice(PERSON_TITLES).lower()}"),
             declined=declined,
         )
         return str(record["id"])
 
     def obstacle(self, talk_number: int, index: int, topic: str) -> str:
-        rng = self.rng
         number = (talk_number - 1) * OBSTACLES_PER_TALK + index + 1
-        fmt = {"region": rng.choice(REGIONS), "topic": topic}
-        holders = rng.sample(self.all_actors, rng.randint(*POSITIONS_PER_OBSTACLE))
+        fmt = {"region": self.choice(REGIONS), "topic": topic}
+        holders = self.sample(self.all_actors, self.between(*POSITIONS_PER_OBSTACLE))
         record = self.add(
             OBSTACLES,
             synth_id("obstacle", number),
-            title=rng.choice(OBSTACLE_TITLES).format(**fmt),
+            title=self.choice(OBSTACLE_TITLES).format(**fmt),
             description=self.maybe(0.6, lambda: f"Disagreement over {topic}."),
-            positions=[{"holder": h, "stance": rng.choice(STANCES).format(**fmt)} for h in holders],
+            positions=[
+                {"holder": h, "stance": self.choice(STANCES).format(**fmt)} for h in holders
+            ],
         )
         return str(record["id"])
 
     def statement(self, talk: Record, number: int, topic: str) -> None:
-        rng = self.rng
-        speaker = rng.choice(self.persons if rng.random() < 0.7 else self.all_actors)
-        if rng.random() < STATEMENT_ABOUT_TALK_SHARE:
+        speaker = self.choice(self.persons if self.random() < 0.7 else self.all_actors)
+        if self.random() < STATEMENT_ABOUT_TALK_SHARE:
             about = f"{TALKS.name}/{talk['id']}"
         else:
-            about = f"{OBSTACLES.name}/{rng.choice(talk['obstacles'])}"
-        kind = rng.choice(STATEMENT_KINDS)
-        quoted = rng.choice(QUOTED) if kind == "quote" else None
+            about = f"{OBSTACLES.name}/{self.choice(talk['obstacles'])}"
+        kind = self.choice(STATEMENT_KINDS)
+        quoted = self.choice(QUOTED) if kind == "quote" else None
         self.add(
             STATEMENTS,
             synth_id("statement", number),
@@ -459,15 +496,14 @@ class _Generator:
         )
 
     def force_proposals(self, count: int) -> None:
-        rng = self.rng
         for number in range(1, count + 1):
-            region = rng.choice(REGIONS)
-            proposers = rng.sample(self.parties, rng.randint(*PROPOSERS_PER_PROPOSAL))
+            region = self.choice(REGIONS)
+            proposers = self.sample(self.parties, self.between(*PROPOSERS_PER_PROPOSAL))
             others = [p for p in self.parties if p not in proposers]
-            reluctant = rng.sample(others, rng.randint(*RELUCTANT_PER_PROPOSAL))
-            troops_min = rng.randint(5, 30) * 1_000
-            troops_max = troops_min + rng.randint(5, 40) * 1_000
-            needed = self.maybe(0.5, lambda: rng.randint(50, 300) * 1_000)
+            reluctant = self.sample(others, self.between(*RELUCTANT_PER_PROPOSAL))
+            troops_min = self.between(5, 30) * 1_000
+            troops_max = troops_min + self.between(5, 40) * 1_000
+            needed = self.maybe(0.5, lambda: self.between(50, 300) * 1_000)
             texts = {
                 name: self.texts(PROPOSAL_TEXTS[name], 0, 3, region=region)
                 for name in ("risks", "motives", "criticisms", "preconditions")
@@ -483,8 +519,10 @@ class _Generator:
                 troops_needed=needed,
                 troops_needed_text=f"about {needed:,} troops" if needed else None,
                 reluctant=reluctant,
-                deployment_area=rng.choice(PROPOSAL_TEXTS["deployment_area"]).format(region=region),
-                purpose=rng.choice(PROPOSAL_TEXTS["purpose"]).format(region=region),
+                deployment_area=self.choice(PROPOSAL_TEXTS["deployment_area"]).format(
+                    region=region
+                ),
+                purpose=self.choice(PROPOSAL_TEXTS["purpose"]).format(region=region),
                 assessment=self.maybe(0.5, lambda: "Unlikely to deploy without allied backing."),
                 **texts,
             )
@@ -493,16 +531,9 @@ class _Generator:
 # --- rows ------------------------------------------------------------------------------------
 
 
-def _record_row(resource: Resource, record: Record, when: datetime) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": record["id"],
-        "notes": record["notes"],
-        "revision": 1,
-        "created_at": when,
-        "updated_at": when,
-        "changed_by": AUTHOR,
-        "deleted_at": None,
-    }
+def _record_row(resource: Resource, record: Record) -> dict[str, Any]:
+    """The row of ``record``, but for the columns every synthetic record shares."""
+    row: dict[str, Any] = {"id": record["id"], "notes": record["notes"]}
     for spec in resource.fields:
         value = record[spec.name]
         if isinstance(spec, Scalar):
@@ -552,9 +583,37 @@ def _table(model: type[models.Base]) -> Table:
     return table
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    shared: dict[str, Any] | None = None,
+) -> None:
+    """Bulk-insert ``rows`` in batches (executemany).
+
+    ``shared`` values are the same in every row: they are rendered into the
+    statement as SQL literals (by the column's type, for the connection's
+    dialect) instead of being bound and converted again for every row, which
+    on SQLite roughly halves the time of a record table.
+    """
+    statement = insert(table)
+    if shared:
+        dialect = session.connection().dialect
+        statement = statement.values(
+            {
+                key: literal_column(
+                    str(
+                        literal(value, table.c[key].type).compile(
+                            dialect=dialect, compile_kwargs={"literal_binds": True}
+                        )
+                    ),
+                    table.c[key].type,
+                )
+                for key, value in shared.items()
+            }
+        )
     for start in range(0, len(rows), BATCH_SIZE):
-        session.execute(insert(table), rows[start : start + BATCH_SIZE])
+        session.execute(statement, rows[start : start + BATCH_SIZE])
 
 
 def _check_empty(session: Session) -> None:
@@ -573,14 +632,15 @@ def _released(session: Session) -> date:
 
 
 def _citable(session: Session, seeds: Seeds) -> list[SeedDocument]:
-    """The seed documents stored as sources, in id order (they are what citations cite)."""
+    """The seed documents stored as sources (what citations cite), in code-point order of
+    their ids: sorted here, as the database's collation may differ between backends."""
     stored = session.execute(
-        select(models.Source.id, models.Source.seed_file, models.Source.line_start)
-        .where(models.Source.deleted_at.is_(None))
-        .order_by(models.Source.id)
+        select(models.Source.id, models.Source.seed_file, models.Source.line_start).where(
+            models.Source.deleted_at.is_(None)
+        )
     ).all()
     documents = []
-    for source_id, seed_file, line_start in stored:
+    for source_id, seed_file, line_start in sorted(stored):
         document = seeds.documents.get(source_id)
         if document and (document.file, document.line_start) == (seed_file, line_start):
             documents.append(document)
@@ -599,46 +659,45 @@ def generate(session: Session, seeds: Seeds, *, talks: int, seed: int = 0) -> Sy
     generator.talks(talks)
     generator.force_proposals(force_proposal_count(talks))
 
-    citations: list[dict[str, Any]] = []
-    revisions: list[dict[str, Any]] = []
-    for resource in RESOURCES:
-        records = generator.records.get(resource.name)
-        if not records:
-            continue
-        _insert(session, resource.table, [_record_row(resource, r, when) for r in records])
+    written = [(r, generator.records[r.name]) for r in RESOURCES if generator.records.get(r.name)]
+    shared = {
+        "revision": 1,
+        "created_at": when,
+        "updated_at": when,
+        "changed_by": AUTHOR,
+        "deleted_at": None,
+    }
+    for resource, records in written:
+        _insert(session, resource.table, [_record_row(resource, r) for r in records], shared)
         for table, rows in _child_rows(resource, records):
             _insert(session, table, rows)
-        for record in records:
-            citations.extend(
-                {
-                    "resource": resource.name,
-                    "record_id": record["id"],
-                    "position": i,
-                    "source_id": c["source"],
-                    "quote": c["quote"],
-                    "start_offset": c["start"],
-                    "end_offset": c["end"],
-                }
-                for i, c in enumerate(record["citations"])
-            )
-            revisions.append(
-                {
-                    "resource": resource.name,
-                    "record_id": record["id"],
-                    "revision": 1,
-                    "changed_at": when,
-                    "author": AUTHOR,
-                    "deleted": False,
-                    "data": record,
-                }
-            )
-    _insert(session, _table(models.Citation), citations)
-    _insert(session, _table(models.Revision), revisions)
+    # Citations, then revisions, each in resource and record order: their serial ids
+    # are part of the content, so the order of inserts never varies.
+    citations = 0
+    for resource, records in written:
+        rows = [
+            {
+                "record_id": record["id"],
+                "position": i,
+                "source_id": c["source"],
+                "quote": c["quote"],
+                "start_offset": c["start"],
+                "end_offset": c["end"],
+            }
+            for record in records
+            for i, c in enumerate(record["citations"])
+        ]
+        _insert(session, _table(models.Citation), rows, {"resource": resource.name})
+        citations += len(rows)
+    revision = {"revision": 1, "changed_at": when, "author": AUTHOR, "deleted": False}
+    for resource, records in written:
+        rows = [{"record_id": record["id"], "data": record} for record in records]
+        _insert(session, _table(models.Revision), rows, revision | {"resource": resource.name})
     session.flush()
     return SynthReport(
         {name: len(records) for name, records in generator.records.items()},
-        len(citations),
-        len(revisions),
+        citations,
+        sum(len(records) for _, records in written),
     )
 
 

@@ -166,3 +166,13 @@ def test_the_etag_changes_when_the_data_changes(tmp_path):
     assert response.status_code == 200
     assert response.headers["ETag"] != before
     assert response.get_json()["items"][0]["venue"] == "Ankara"
+
+
+def test_if_none_match_star_on_a_missing_item_is_a_404_not_a_304(client):
+    response = client.get("/v1/talks/no-such-talk", headers={"If-None-Match": "*"})
+    assert response.status_code == 404
+
+
+def test_if_none_match_on_a_bad_cursor_is_a_400_not_a_304(client):
+    response = client.get("/v1/talks?cursor=y%C2%BB", headers={"If-None-Match": "*"})
+    assert response.status_code == 400

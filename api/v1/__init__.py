@@ -48,12 +48,8 @@ def list_records(
     params = parse(collection, request.args, fixed)
     count = wants_count(request.headers.get("Prefer"))
     session = db.get_session()
-    revision = data.data_revision(session)
-    etag = _etag("page", revision, params.query_string(cursor=params.cursor), count)
-    cached = not_modified(etag)
-    if cached is not None:
-        return cached
-
+    # Validate everything the request names before answering from the client's cache:
+    # a 304 promises that the request was good.
     digest = params.digest(scope)
     sort_fields = [key.field for key in params.sort]
     after = (
@@ -61,6 +57,12 @@ def list_records(
         if params.cursor
         else None
     )
+    revision = data.data_revision(session)
+    etag = _etag("page", revision, params.query_string(cursor=params.cursor), count)
+    cached = not_modified(etag)
+    if cached is not None:
+        return cached
+
     conditions = [collection.filter(name).condition(value) for name, value in params.filters]  # type: ignore[union-attr]
     if params.q is not None:
         conditions.append(collection.search_condition(params.q))
@@ -123,11 +125,12 @@ def _item_view(collection: Collection) -> Any:
                 ],
             )
         session = db.get_session()
+        # The record must exist before a 304 can say the client's copy is current.
+        record = _record_or_404(collection, record_id)
         etag = _etag("item", data.data_revision(session))
         cached = not_modified(etag)
         if cached is not None:
             return cached
-        record = _record_or_404(collection, record_id)
         return cacheable(jsonify(dump(collection.resource, [record], _urls())[0]), etag)
 
     view.__name__ = f"get_{collection.resource.singular.replace(' ', '_')}"
@@ -174,6 +177,13 @@ def version_index() -> Response:
             },
         }
     )
+
+
+@blueprint.get("/openapi.json")
+def openapi_document() -> Response:
+    from api.openapi import served_spec
+
+    return jsonify(served_spec(_urls().base_url))
 
 
 for _collection in COLLECTIONS.values():

@@ -132,32 +132,28 @@ def parse(
 def _sort(
     collection: Collection, text: str | None, errors: list[dict[str, str]]
 ) -> tuple[tuple[SortKey, ...], bool]:
+    """Sort keys and the direction of the id tie-break.
+
+    A key given again adds nothing and is skipped; keys after ``id`` cannot
+    change an order that ids already decide, so they end the list.
+    """
     if text is None:
         return (), False
     keys: list[SortKey] = []
     seen: set[str] = set()
-    parts = text.split(",")
-    for index, part in enumerate(parts):
+    for part in text.split(","):
         name = part.removeprefix("-")
         if name not in collection.sortable:
+            sortable = ", ".join(collection.sortable)
             errors.append(
-                {
-                    "parameter": "sort",
-                    "detail": f"cannot sort by {name!r}; "
-                    f"sortable: {', '.join(collection.sortable)}",
-                }
+                {"parameter": "sort", "detail": f"cannot sort by {name!r}; sortable: {sortable}"}
             )
             return (), False
-        if name in seen:
-            errors.append({"parameter": "sort", "detail": f"{name!r} is given twice"})
-            return (), False
-        seen.add(name)
         if name == "id":
-            if index != len(parts) - 1:
-                errors.append({"parameter": "sort", "detail": "'id' must be the last sort key"})
-                return (), False
             return tuple(keys), part.startswith("-")
-        keys.append(SortKey(name, part.startswith("-")))
+        if name not in seen:
+            seen.add(name)
+            keys.append(SortKey(name, part.startswith("-")))
     return tuple(keys), False
 
 
