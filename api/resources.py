@@ -94,6 +94,13 @@ class Resource:
         assert isinstance(table, Table)
         return table
 
+    def ref_list(self, name: str) -> RefList:
+        """The list of references called ``name`` (a talk's ``delegations``)."""
+        for spec in self.fields:
+            if isinstance(spec, RefList) and spec.name == name:
+                return spec
+        raise KeyError(f"{self.name} has no list of references {name!r}")
+
     def references(self) -> Iterator[Ref | RefList | Positions]:
         for spec in self.fields:
             if isinstance(spec, Ref | RefList | Positions):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from api import models
 from api.resources import RefList, Resource, Scalar
@@ -108,7 +108,3 @@ def holds_position(resource: Resource, description: str) -> Filter:
             select(position.obstacle_id).where(position.holder_id == value)
         ),
     )
-
-
-def nothing() -> ColumnElement[bool]:
-    return literal(False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -63,7 +63,6 @@ class Page:
     # The keyset position of the last row, when more rows follow.
     next_after: tuple[Any, ...] | None
     total: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def sort_column(resource: Resource, name: str, dialect: str) -> ColumnElement[Any]:
