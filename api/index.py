@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from api import __version__, db, models, parley
 from api.resources import RESOURCES
@@ -30,9 +31,13 @@ def record_counts() -> dict[str, int]:
     return counts
 
 
+def dataset_meta(session: Session) -> dict[str, str]:
+    return {m.key: m.value for m in session.scalars(select(models.Meta))}
+
+
 def dataset_info() -> dict[str, Any]:
     session = db.get_session()
-    meta = {m.key: m.value for m in session.scalars(select(models.Meta))}
+    meta = dataset_meta(session)
     data_revision = session.scalar(select(func.max(models.Revision.id))) or 0
     return {
         "name": meta.get("name"),
