@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
+from exporters.manager import Registry
 
 __version__ = "0.1.0"
 
@@ -21,11 +22,13 @@ class Parley:
     database_url: str
     engine: Engine
     sessions: sessionmaker[Session]
+    exporters: Registry
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
     from api import db, docs, errors, index, v1
+    from exporters.manager import load_registry
 
     settings = settings or Settings.from_env()
     app = Flask(
@@ -37,9 +40,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))
     engine = db.make_engine(database_url)
-    app.extensions["parley"] = Parley(settings, database_url, engine, db.session_factory(engine))
+    app.extensions["parley"] = Parley(
+        settings, database_url, engine, db.session_factory(engine), load_registry()
+    )
     app.teardown_appcontext(db.close_session)
 
+    app.url_map.converters["slug"] = v1.SlugConverter
     errors.register_error_handlers(app)
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)

@@ -16,8 +16,10 @@ from marshmallow import Schema, fields
 from api import __version__
 from api.v1.catalog import COLLECTIONS, NESTED
 from api.v1.collections import MAX_QUERY_LENGTH, SLUG_PATTERN, Collection
+from api.v1.negotiation import JSON, JSON_MEDIA_TYPE, content_type
 from api.v1.params import DEFAULT_LIMIT, MAX_LIMIT, RECORD_PATTERN
 from api.v1.schemas import SelfUrl, field_names, record_schema, schema_name
+from exporters.manager import Registry, load_registry
 
 PROBLEM = "application/problem+json"
 
@@ -37,6 +39,12 @@ class ProblemSchema(Schema):
     errors = fields.List(
         fields.Nested(ParameterErrorSchema),
         metadata={"description": "Each offending parameter (400)."},
+    )
+    available_formats = fields.List(
+        fields.String(), metadata={"description": "The formats this server offers (406)."}
+    )
+    available_media_types = fields.List(
+        fields.String(), metadata={"description": "Their media types (406)."}
     )
 
 
@@ -107,6 +115,51 @@ def _page_schema(collection: Collection) -> type[Schema]:
         },
         name=f"{name}Page",
     )
+
+
+class ExporterSchema(Schema):
+    name = fields.String(required=True)
+    media_type = fields.String(required=True)
+    extension = fields.String(required=True)
+    version = fields.String(required=True)
+    plugin = fields.String(required=True)
+    distribution = fields.String(required=True, allow_none=True)
+
+
+class ExportersSchema(Schema):
+    exporters = fields.List(fields.Nested(ExporterSchema), required=True)
+
+
+class _Formats:
+    """What the registered exporters add to each GET: a `format` value and a media type."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.names = [JSON, *registry.names()]
+        self.media_types = [
+            content_type(r.exporter.media_type) for r in registry.exporters.values()
+        ]
+
+    def parameter(self) -> dict[str, Any]:
+        suffixes = ", ".join(f"`.{r.exporter.extension}`" for r in self.registry.exporters.values())
+        return {
+            "name": "format",
+            "in": "query",
+            "description": "The representation (default json); the `Accept` header works too, "
+            + (
+                f"and so do the path suffixes {suffixes} (e.g. `/v1/talks.csv`). "
+                if suffixes
+                else ""
+            )
+            + "Other formats stream every matching record (no `limit`, `cursor` or `fields`).",
+            "schema": {"type": "string", "enum": self.names},
+        }
+
+    def content(self, schema: Any) -> dict[str, Any]:
+        content: dict[str, Any] = {JSON_MEDIA_TYPE: {"schema": schema}}
+        for media_type in self.media_types:
+            content[media_type] = {"schema": {"type": "string"}}
+        return content
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -215,7 +268,11 @@ def _list_parameters(collection: Collection, fixed: str | None) -> list[dict[str
 
 
 def _list_operation(
-    collection: Collection, operation_id: str, summary: str, fixed: str | None
+    collection: Collection,
+    operation_id: str,
+    summary: str,
+    fixed: str | None,
+    formats: _Formats,
 ) -> dict[str, Any]:
     page = f"{schema_name(collection.resource)}Page"
     responses: dict[str, Any] = {
@@ -233,10 +290,12 @@ def _list_operation(
                     "schema": {"type": "string"},
                 },
             },
-            "content": {"application/json": {"schema": page}},
+            "content": formats.content(page),
         },
         "304": NOT_MODIFIED,
         "400": _problem("A query parameter is invalid (each is named in `errors`)."),
+        "406": _problem("No registered format matches; the problem lists those available."),
+        "500": _problem("The exporter of the requested format failed."),
     }
     if fixed is not None:
         responses["404"] = _problem("The parent record does not exist.")
@@ -244,12 +303,19 @@ def _list_operation(
         "operationId": operation_id,
         "summary": summary,
         "tags": [collection.name],
-        "parameters": _list_parameters(collection, fixed),
+        "parameters": [*_list_parameters(collection, fixed), formats.parameter()],
         "responses": responses,
     }
 
 
-def build_spec() -> dict[str, Any]:
+def builtin_registry() -> Registry:
+    """The built-in exporters only: the committed document never depends on what is installed."""
+    return load_registry({"PARLEY_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
+def build_spec(registry: Registry | None = None) -> dict[str, Any]:
+    registry = registry if registry is not None else builtin_registry()
+    formats = _Formats(registry)
     spec = APISpec(
         title="Parley",
         version=__version__,
@@ -359,6 +425,50 @@ def build_spec() -> dict[str, Any]:
             }
         },
     )
+    spec.components.schema("Exporters", schema=ExportersSchema)
+    spec.path(
+        path="/v1/exporters",
+        operations={
+            "get": {
+                "operationId": "listExporters",
+                "summary": "The registered exporters: the formats every GET can answer in.",
+                "tags": ["service"],
+                "responses": {
+                    "200": {
+                        "description": "The exporters, with the plugin providing each.",
+                        "content": {"application/json": {"schema": "Exporters"}},
+                    }
+                },
+            }
+        },
+    )
+    for registered in registry.exporters.values():
+        documents = getattr(registered.exporter, "documents", None)
+        for path, media_type, _body in documents() if documents else ():
+            spec.path(
+                path=f"/v1/{path}",
+                operations={
+                    "get": {
+                        "operationId": f"get_{path}".replace(".", "_").replace("/", "_"),
+                        "summary": f"A document the {registered.exporter.name} format needs.",
+                        "tags": ["service"],
+                        "responses": {
+                            "200": {
+                                "description": "The document.",
+                                "content": {
+                                    content_type(media_type): {
+                                        "schema": {
+                                            "type": "object"
+                                            if media_type.endswith("json")
+                                            else "string"
+                                        }
+                                    }
+                                },
+                            }
+                        },
+                    }
+                },
+            )
     for collection in COLLECTIONS.values():
         singular = collection.resource.singular
         camel = schema_name(collection.resource)
@@ -366,7 +476,7 @@ def build_spec() -> dict[str, Any]:
             path=f"/v1/{collection.name}",
             operations={
                 "get": _list_operation(
-                    collection, f"list{camel}s", f"List {singular} records.", None
+                    collection, f"list{camel}s", f"List {singular} records.", None, formats
                 )
             },
         )
@@ -377,17 +487,23 @@ def build_spec() -> dict[str, Any]:
                     "operationId": f"get{camel}",
                     "summary": f"One {singular}.",
                     "tags": [collection.name],
-                    "parameters": [_id_parameter(collection), IF_NONE_MATCH],
+                    "parameters": [
+                        _id_parameter(collection),
+                        IF_NONE_MATCH,
+                        formats.parameter(),
+                    ],
                     "responses": {
                         "200": {
                             "description": f"The {singular}.",
                             "headers": {"ETag": ETAG_HEADER, "Cache-Control": CACHE_HEADER},
-                            "content": {"application/json": {"schema": camel}},
+                            "content": formats.content(camel),
                         },
                         "304": NOT_MODIFIED,
-                        "400": _problem("Items take no query parameters."),
+                        "400": _problem("Items take no query parameters but `format`."),
                         "404": _problem(f"There is no such {singular}."),
+                        "406": _problem("No registered format matches."),
                         "410": _problem(f"The {singular} was deleted."),
+                        "500": _problem("The exporter of the requested format failed."),
                     },
                 }
             },
@@ -405,10 +521,12 @@ def build_spec() -> dict[str, Any]:
                             f"list{camel}{child_camel}s",
                             f"List the {child.resource.singular} records of a {singular}.",
                             fixed,
+                            formats,
                         ),
                         "parameters": [
                             _id_parameter(collection),
                             *_list_parameters(child, fixed),
+                            formats.parameter(),
                         ],
                     }
                 },
@@ -422,6 +540,6 @@ def to_yaml(document: dict[str, Any]) -> str:
     return header + yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100)
 
 
-def served_spec(base_url: str) -> dict[str, Any]:
-    """The document as served: the committed one plus this server's base URL."""
-    return {**build_spec(), "servers": [{"url": base_url}]}
+def served_spec(base_url: str, registry: Registry) -> dict[str, Any]:
+    """The document as served: with this server's exporters (plugins too) and base URL."""
+    return {**build_spec(registry), "servers": [{"url": base_url}]}

@@ -10,19 +10,31 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from api import db, parley
 from api.errors import ProblemError
-from api.v1 import cursor, data
+from api.v1 import cursor, data, negotiation
 from api.v1.catalog import COLLECTIONS, NESTED
 from api.v1.collections import Collection
+from api.v1.export import dataset_info, open_collection
 from api.v1.http import cacheable, etag_for, not_modified
 from api.v1.params import CollectionParams, parse, wants_count
-from api.v1.schemas import VERSION, Urls, dump
+from api.v1.schemas import VERSION, Urls, dump, field_names
+from exporters import Collection as ExportCollection
 
 blueprint = Blueprint("v1", __name__, url_prefix=f"/{VERSION}")
 
-ID_PATTERN = "<string(maxlength=100):record_id>"
+ID_PATTERN = "<slug:record_id>"
+SUFFIX = ".<extension>"
+# Members of a JSON page that an export (every matching record, streamed) has no use for.
+PAGE_ONLY = ("limit", "cursor", "fields")
+
+
+class SlugConverter(BaseConverter):
+    """A record id: lowercase words joined by hyphens (so ``istanbul-talks.csv`` is not one)."""
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+){0,40}"
 
 
 def _urls() -> Urls:
@@ -30,7 +42,19 @@ def _urls() -> Urls:
 
 
 def _etag(kind: str, revision: int, *extra: Any) -> str:
-    return etag_for(VERSION, kind, request.path, "json", revision, _urls().base_url, *extra)
+    return etag_for(VERSION, kind, request.path, revision, _urls().base_url, *extra)
+
+
+def _args() -> Any:
+    """The query without ``format``, which negotiation has already read."""
+    args = request.args.copy()
+    args.poplist("format")
+    return args
+
+
+def _negotiated(response: Response) -> Response:
+    response.vary.add("Accept")
+    return response
 
 
 def _record_or_404(collection: Collection, record_id: str) -> dict[str, Any]:
@@ -43,9 +67,30 @@ def _record_or_404(collection: Collection, record_id: str) -> dict[str, Any]:
 
 
 def list_records(
-    collection: Collection, fixed: dict[str, str], scope: str, self_url: str
+    collection: Collection,
+    fixed: dict[str, str],
+    scope: str,
+    self_url: str,
+    extension: str | None = None,
 ) -> Response:
-    params = parse(collection, request.args, fixed)
+    registry = parley(current_app).exporters
+    exporter = negotiation.choose(registry, extension)
+    params = parse(collection, _args(), fixed)
+    if exporter is not None:
+        given = [name for name in PAGE_ONLY if name in request.args]
+        if given:
+            raise ProblemError(
+                400,
+                f"Invalid query parameter(s): {', '.join(given)}.",
+                errors=[
+                    {
+                        "parameter": name,
+                        "detail": "applies to JSON pages only; an export "
+                        "streams every matching record",
+                    }
+                    for name in given
+                ],
+            )
     count = wants_count(request.headers.get("Prefer"))
     session = db.get_session()
     # Validate everything the request names before answering from the client's cache:
@@ -58,14 +103,33 @@ def list_records(
         else None
     )
     revision = data.data_revision(session)
-    etag = _etag("page", revision, params.query_string(cursor=params.cursor), count)
+    etag = _etag(
+        "page",
+        revision,
+        params.query_string(cursor=params.cursor),
+        count,
+        negotiation.exporter_key(exporter),
+    )
     cached = not_modified(etag)
     if cached is not None:
-        return cached
+        return _negotiated(cached)
 
     conditions = [collection.filter(name).condition(value) for name, value in params.filters]  # type: ignore[union-attr]
     if params.q is not None:
         conditions.append(collection.search_condition(params.q))
+    if exporter is not None:
+        records = open_collection(
+            session,
+            collection.name,
+            _urls(),
+            dataset_info(session, _urls()),
+            conditions=tuple(conditions),
+            sort=params.sort,
+            id_descending=params.id_descending,
+        )
+        file_name = f"{scope.replace('/', '-')}.{exporter.exporter.extension}"
+        response = negotiation.export_response(exporter, records, file_name)
+        return _negotiated(cacheable(response, etag))
     page = data.fetch_page(
         session,
         collection.resource,
@@ -97,7 +161,7 @@ def list_records(
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     if count:
         response.headers["Preference-Applied"] = "count=exact"
-    return cacheable(response, etag)
+    return _negotiated(cacheable(response, etag))
 
 
 def _select(items: list[dict[str, Any]], params: CollectionParams) -> list[dict[str, Any]]:
@@ -107,31 +171,45 @@ def _select(items: list[dict[str, Any]], params: CollectionParams) -> list[dict[
 
 
 def _collection_view(collection: Collection) -> Any:
-    def view() -> Response:
-        return list_records(collection, {}, collection.name, _urls().collection(collection.name))
+    def view(extension: str | None = None) -> Response:
+        return list_records(
+            collection, {}, collection.name, _urls().collection(collection.name), extension
+        )
 
     view.__name__ = f"list_{collection.name.replace('-', '_')}"
     return view
 
 
 def _item_view(collection: Collection) -> Any:
-    def view(record_id: str) -> Response:
-        if request.args:
+    def view(record_id: str, extension: str | None = None) -> Response:
+        registry = parley(current_app).exporters
+        exporter = negotiation.choose(registry, extension)
+        args = _args()
+        if args:
             raise ProblemError(
                 400,
-                "Items take no query parameters.",
-                errors=[
-                    {"parameter": name, "detail": "unknown parameter"} for name in request.args
-                ],
+                "Items take no query parameters but format.",
+                errors=[{"parameter": name, "detail": "unknown parameter"} for name in args],
             )
         session = db.get_session()
         # The record must exist before a 304 can say the client's copy is current.
         record = _record_or_404(collection, record_id)
-        etag = _etag("item", data.data_revision(session))
+        etag = _etag("item", data.data_revision(session), negotiation.exporter_key(exporter))
         cached = not_modified(etag)
         if cached is not None:
-            return cached
-        return cacheable(jsonify(dump(collection.resource, [record], _urls())[0]), etag)
+            return _negotiated(cached)
+        if exporter is not None:
+            info = dataset_info(session, _urls())
+            one = dump(collection.resource, [record], _urls())
+            export = ExportCollection(
+                collection.name, field_names(collection.resource), iter(one), info
+            )
+            file_name = f"{collection.name}-{record_id}.{exporter.exporter.extension}"
+            response = negotiation.export_response(exporter, export, file_name)
+            return _negotiated(cacheable(response, etag))
+        return _negotiated(
+            cacheable(jsonify(dump(collection.resource, [record], _urls())[0]), etag)
+        )
 
     view.__name__ = f"get_{collection.resource.singular.replace(' ', '_')}"
     return view
@@ -140,7 +218,7 @@ def _item_view(collection: Collection) -> Any:
 def _nested_view(parent: Collection, child: Collection) -> Any:
     filter_name, template = child.nested_under[parent.name]
 
-    def view(record_id: str) -> Response:
+    def view(record_id: str, extension: str | None = None) -> Response:
         if not data.exists(db.get_session(), parent.resource, record_id):
             raise ProblemError(404, f"There is no {parent.resource.singular} {record_id!r}.")
         scope = f"{parent.name}/{record_id}/{child.name}"
@@ -149,6 +227,7 @@ def _nested_view(parent: Collection, child: Collection) -> Any:
             {filter_name: template.format(id=record_id)},
             scope,
             f"{_urls().item(parent.name, record_id)}/{child.name}",
+            extension,
         )
 
     view.__name__ = (
@@ -183,16 +262,40 @@ def version_index() -> Response:
 def openapi_document() -> Response:
     from api.openapi import served_spec
 
-    return jsonify(served_spec(_urls().base_url))
+    return jsonify(served_spec(_urls().base_url, parley(current_app).exporters))
+
+
+@blueprint.get("/exporters")
+def list_exporters() -> Response:
+    return jsonify({"exporters": negotiation.describe(parley(current_app).exporters)})
+
+
+@blueprint.get("/<path:document>")
+def exporter_document(document: str) -> Response:
+    """Static documents a format needs (the JSON-LD context), as its exporter provides them."""
+    for registered in parley(current_app).exporters.exporters.values():
+        documents = getattr(registered.exporter, "documents", None)
+        if documents is None:
+            continue
+        for path, media_type, body in documents():
+            if path == document:
+                response = Response(body, content_type=negotiation.content_type(media_type))
+                return cacheable(response, etag_for(path, registered.version, body.hex()[:64]))
+    raise ProblemError(404, f"There is nothing at /{VERSION}/{document}.")
 
 
 for _collection in COLLECTIONS.values():
-    blueprint.add_url_rule(f"/{_collection.name}", view_func=_collection_view(_collection))
-    blueprint.add_url_rule(f"/{_collection.name}/{ID_PATTERN}", view_func=_item_view(_collection))
+    _list = _collection_view(_collection)
+    blueprint.add_url_rule(f"/{_collection.name}", view_func=_list)
+    blueprint.add_url_rule(f"/{_collection.name}{SUFFIX}", view_func=_list)
+    _item = _item_view(_collection)
+    blueprint.add_url_rule(f"/{_collection.name}/{ID_PATTERN}", view_func=_item)
+    blueprint.add_url_rule(f"/{_collection.name}/{ID_PATTERN}{SUFFIX}", view_func=_item)
     for _child in NESTED[_collection.name]:
+        _nested = _nested_view(_collection, COLLECTIONS[_child])
+        blueprint.add_url_rule(f"/{_collection.name}/{ID_PATTERN}/{_child}", view_func=_nested)
         blueprint.add_url_rule(
-            f"/{_collection.name}/{ID_PATTERN}/{_child}",
-            view_func=_nested_view(_collection, COLLECTIONS[_child]),
+            f"/{_collection.name}/{ID_PATTERN}/{_child}{SUFFIX}", view_func=_nested
         )
 
 
