@@ -10,6 +10,8 @@ Exit statuses (also in the README):
 4     loaded, but records were left as they are (changed through the API,
       or no longer in the fixtures); see --force and --prune
 5     the database is unreachable or failed
+6     ``export --check``: the data no longer matches the snapshot
+7     ``export``: an exporter failed (the other formats were written)
 ====  =====================================================================
 """
 
@@ -33,6 +35,8 @@ EXIT_OK = 0
 EXIT_FIXTURES = 3
 EXIT_LEFT_AS_IS = 4
 EXIT_DATABASE = 5
+EXIT_DRIFT = 6
+EXIT_EXPORTER = 7
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -167,6 +171,85 @@ def openapi(output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@main.command("export")
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    help="Comma-separated formats (default: every built-in one; a plugin's only when named).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a snapshot into this folder.",
+)
+@click.option(
+    "--check",
+    "check_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Compare the data with the snapshot in this folder; list the files that differ.",
+)
+@handles_failures
+def export(formats: str | None, out: Path | None, check_dir: Path | None) -> None:
+    """Write a whole-dataset snapshot (one folder per format and manifest.json)."""
+    import os
+    import sys as _sys
+
+    from api.v1.export import open_dataset
+    from api.v1.schemas import Urls
+    from exporters.snapshot import check_snapshot, read_manifest, write_snapshot
+
+    if (out is None) == (check_dir is None):
+        raise click.UsageError("give exactly one of --out DIR and --check DIR")
+    app = create_app(_settings())
+    state = parley(app)
+    registry = state.exporters
+    if formats is None and check_dir is not None:
+        wanted = list(read_manifest(check_dir)["formats"])
+    elif formats is None:
+        wanted = [name for name, r in registry.exporters.items() if r.distribution is None]
+    else:
+        wanted = [name.strip() for name in formats.split(",") if name.strip()]
+    unknown = [name for name in wanted if registry.get(name) is None]
+    if unknown or not wanted:
+        raise click.UsageError(
+            f"unknown format(s) {', '.join(unknown) or '(none given)'}; "
+            f"available: {', '.join(registry.names())}"
+        )
+    chosen = [r for name in wanted if (r := registry.get(name)) is not None]
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    show = _sys.stderr.isatty()
+
+    def progress(path: str) -> None:
+        click.echo(f"  writing {path}", err=True)
+
+    with state.sessions() as session:
+        dataset = open_dataset(session, Urls(state.settings.base_url))
+        if check_dir is not None:
+            differing, _ = check_snapshot(dataset, chosen, check_dir)
+            for path in differing:
+                click.echo(path)
+            if differing:
+                click.echo(f"{len(differing)} file(s) differ from the data", err=True)
+                _sys.exit(EXIT_DRIFT)
+            click.echo("the snapshot matches the data", err=True)
+            return
+        assert out is not None
+        result = write_snapshot(
+            dataset,
+            chosen,
+            out,
+            source_date_epoch=int(epoch) if epoch else None,
+            progress=progress if show else None,
+        )
+    files = len(result.manifest["files"])
+    click.echo(f"wrote {files} file(s) in {', '.join(result.manifest['formats'])}", err=True)
+    if result.failures:
+        for name, reason in result.failures.items():
+            click.echo(f"the {name!r} exporter failed: {reason}", err=True)
+        _sys.exit(EXIT_EXPORTER)
 
 
 @main.group("db")
