@@ -10,10 +10,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest lock clean openapi
 
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) tests/plugins/parley-ndjson/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev]'
+	# The example exporter plugin, discovered through its entry point by the tests.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-build-isolation \
+		-e tests/plugins/parley-ndjson
 	@touch $@
 
 run: $(STAMP)

@@ -11,8 +11,10 @@ written, as ``read_records`` would return it: that form is its revision's
 data, and its rows are derived from it through the resource descriptions. Its
 citations quote the real seed: random spans of one line of a seed document.
 
-Rows are written with Core bulk inserts (executemany in batches) in one
-transaction; the caller commits.
+Rows are written in one transaction (the caller commits) through the session's
+own DBAPI connection: COPY on PostgreSQL, one prepared executemany per table on
+SQLite, with values converted by the columns' SQLAlchemy types, so they are
+stored exactly as a Core insert would store them (see ``_Writer``).
 """
 
 from __future__ import annotations

@@ -455,7 +455,8 @@ def _value(field: str, value: Any, own_url: str) -> Any:
     if field == "positions":
         return [_position(position) for position in value]
     if field == "links":
-        return [url for url in value.values() if url != own_url]
+        # seeAlso is a set: sorted, so that the order of the links dict cannot show.
+        return sorted(url for url in value.values() if url != own_url)
     if isinstance(value, Mapping):  # a reference: {id, url} or {resource, id, url}
         return _iri(value)
     if isinstance(value, list):  # references or texts

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # Parley's own formats: ordinary plugin modules, registered like Datasette's
 # default plugins, so that they stay when entry-point autoload is switched off.
-BUILTIN_PLUGINS: tuple[str, ...] = ("exporters.tabular", "exporters.linked")
+BUILTIN_PLUGINS: tuple[str, ...] = ("exporters.tabular", "exporters.linked", "exporters.markdown")
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
