@@ -158,7 +158,10 @@ class _Formats:
     def content(self, schema: Any) -> dict[str, Any]:
         content: dict[str, Any] = {JSON_MEDIA_TYPE: {"schema": schema}}
         for media_type in self.media_types:
-            content[media_type] = {"schema": {"type": "string"}}
+            # JSON-based formats (application/ld+json) are JSON documents; the rest is text.
+            essence = media_type.split(";")[0]
+            json_based = essence.endswith(("/json", "+json"))
+            content[media_type] = {"schema": {"type": "object" if json_based else "string"}}
         return content
 
 
