@@ -311,6 +311,27 @@ def _list_operation(
     }
 
 
+def _json(description: str, schema: Any) -> dict[str, Any]:
+    return {"description": description, "content": {JSON_MEDIA_TYPE: {"schema": schema}}}
+
+
+def _service(
+    spec: APISpec, path: str, operation_id: str, summary: str, responses: dict[str, Any]
+) -> None:
+    """A GET outside the collections (service index, health, documents)."""
+    spec.path(
+        path=path,
+        operations={
+            "get": {
+                "operationId": operation_id,
+                "summary": summary,
+                "tags": ["service"],
+                "responses": responses,
+            }
+        },
+    )
+
+
 def builtin_registry() -> Registry:
     """The built-in exporters only: the committed document never depends on what is installed."""
     return load_registry({"PARLEY_DISABLE_PLUGIN_AUTOLOAD": "1"})
@@ -343,130 +364,75 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
             f"{schema_name(collection.resource)}Page", schema=_page_schema(collection)
         )
 
-    spec.path(
-        path="/",
-        operations={
-            "get": {
-                "operationId": "getServiceIndex",
-                "summary": "The service index: dataset, API versions and record counts.",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "The service index.",
-                        "content": {"application/json": {"schema": "ServiceIndex"}},
-                    }
-                },
+    _service(
+        spec,
+        "/",
+        "getServiceIndex",
+        "The service index: dataset, API versions and record counts.",
+        {"200": _json("The service index.", "ServiceIndex")},
+    )
+    _service(
+        spec,
+        "/healthz",
+        "getHealth",
+        "Whether the database is reachable, migrated and loaded.",
+        {
+            "200": _json("Healthy.", "Health"),
+            "503": {
+                **_json("Unhealthy; `database.status` says why.", "Health"),
+                "headers": {"Retry-After": {"schema": {"type": "string"}}},
+            },
+        },
+    )
+    _service(
+        spec,
+        "/v1",
+        "getVersionIndex",
+        "The collections of version 1 with their counts.",
+        {"200": _json("The collections.", "VersionIndex")},
+    )
+    _service(
+        spec,
+        "/docs",
+        "getDocs",
+        "This document, browsable (Swagger UI from local assets).",
+        {
+            "200": {
+                "description": "An HTML page.",
+                "content": {"text/html": {"schema": {"type": "string"}}},
             }
         },
     )
-    spec.path(
-        path="/healthz",
-        operations={
-            "get": {
-                "operationId": "getHealth",
-                "summary": "Whether the database is reachable, migrated and loaded.",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "Healthy.",
-                        "content": {"application/json": {"schema": "Health"}},
-                    },
-                    "503": {
-                        "description": "Unhealthy; `database.status` says why.",
-                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {"schema": "Health"}},
-                    },
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/v1",
-        operations={
-            "get": {
-                "operationId": "getVersionIndex",
-                "summary": "The collections of version 1 with their counts.",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "The collections.",
-                        "content": {"application/json": {"schema": "VersionIndex"}},
-                    }
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/docs",
-        operations={
-            "get": {
-                "operationId": "getDocs",
-                "summary": "This document, browsable (Swagger UI from local assets).",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "An HTML page.",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    }
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/v1/openapi.json",
-        operations={
-            "get": {
-                "operationId": "getOpenApi",
-                "summary": "This OpenAPI document, with the server's base URL.",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "The OpenAPI 3.1 document.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
+    _service(
+        spec,
+        "/v1/openapi.json",
+        "getOpenApi",
+        "This OpenAPI document, with the server's base URL.",
+        {"200": _json("The OpenAPI 3.1 document.", {"type": "object"})},
     )
     spec.components.schema("Exporters", schema=ExportersSchema)
-    spec.path(
-        path="/v1/exporters",
-        operations={
-            "get": {
-                "operationId": "listExporters",
-                "summary": "The registered exporters: the formats every GET can answer in.",
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "The exporters, with the plugin providing each.",
-                        "content": {"application/json": {"schema": "Exporters"}},
-                    }
-                },
-            }
-        },
+    _service(
+        spec,
+        "/v1/exporters",
+        "listExporters",
+        "The registered exporters: the formats every GET can answer in.",
+        {"200": _json("The exporters, with the plugin providing each.", "Exporters")},
     )
     for registered in registry.exporters.values():
         documents = getattr(registered.exporter, "documents", None)
         for path, media_type, _body in documents() if documents else ():
-            spec.path(
-                path=f"/v1/{path}",
-                operations={
-                    "get": {
-                        "operationId": f"get_{path}".replace(".", "_").replace("/", "_"),
-                        "summary": f"A document the {registered.exporter.name} format needs.",
-                        "tags": ["service"],
-                        "responses": {
-                            "200": {
-                                "description": "The document.",
-                                "content": {
-                                    content_type(media_type): {
-                                        "schema": {
-                                            "type": "object"
-                                            if media_type.endswith("json")
-                                            else "string"
-                                        }
-                                    }
-                                },
+            json_based = media_type.endswith(("/json", "+json"))
+            _service(
+                spec,
+                f"/v1/{path}",
+                f"get_{path}".replace(".", "_").replace("/", "_"),
+                f"A document the {registered.exporter.name} format needs.",
+                {
+                    "200": {
+                        "description": "The document.",
+                        "content": {
+                            content_type(media_type): {
+                                "schema": {"type": "object" if json_based else "string"}
                             }
                         },
                     }
