@@ -31,6 +31,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers: the slowest item (schemathesis) runs on one while the rest runs on the other.
+PYTEST_ARGS ?= -n 2
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
