@@ -252,6 +252,78 @@ def export(formats: str | None, out: Path | None, check_dir: Path | None) -> Non
         _sys.exit(EXIT_EXPORTER)
 
 
+@main.group("tokens")
+def tokens_group() -> None:
+    """Bearer tokens for writes (only their hashes are stored)."""
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@tokens_group.command("create")
+@click.option("--name", required=True, help="Who or what uses the token (unique).")
+@click.option(
+    "--expires",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Days until the token expires (default: never).",
+)
+@handles_failures
+def tokens_create(name: str, expires: int | None) -> None:
+    """Create a token and print it: this is the only time it is shown."""
+    from datetime import timedelta
+
+    from api import tokens
+
+    app = create_app(_settings())
+    state = parley(app)
+    with lifecycle.startup_lock(app):
+        db.upgrade(state.engine)
+    try:
+        with state.sessions.begin() as session:
+            token = tokens.create(
+                session, name, _now(), timedelta(days=expires) if expires else None
+            )
+    except tokens.TokenError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(token)
+    click.echo(f"created token {name!r}; store it now, it cannot be shown again", err=True)
+
+
+@tokens_group.command("list")
+@handles_failures
+def tokens_list() -> None:
+    """List the tokens: name, state, creation and expiry (never the token)."""
+    from api import tokens
+
+    state = parley(create_app(_settings()))
+    now = _now()
+    with state.sessions() as session:
+        for info in tokens.list_tokens(session):
+            expires = info.expires_at.isoformat() if info.expires_at else "never"
+            created = info.created_at.isoformat()
+            click.echo(f"{info.name}\t{info.state(now)}\tcreated {created}\texpires {expires}")
+
+
+@tokens_group.command("revoke")
+@click.argument("name")
+@handles_failures
+def tokens_revoke(name: str) -> None:
+    """Revoke the token NAME; it stops working at once."""
+    from api import tokens
+
+    state = parley(create_app(_settings()))
+    try:
+        with state.sessions.begin() as session:
+            tokens.revoke(session, name, _now())
+    except tokens.TokenError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"revoked token {name!r}", err=True)
+
+
 @main.group("db")
 def db_group() -> None:
     """Schema migrations."""
