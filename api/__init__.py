@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None,
         instance_relative_config=True,
     )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = True  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))

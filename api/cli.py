@@ -27,11 +27,12 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import create_app, db, lifecycle, parley
-from api.config import Settings
+from api.config import Settings, SettingsError
 from api.fixtures import FixtureError
 from api.fixtures.loader import LoadReport, summary_lines
 
 EXIT_OK = 0
+EXIT_USAGE = 2
 EXIT_FIXTURES = 3
 EXIT_LEFT_AS_IS = 4
 EXIT_DATABASE = 5
@@ -75,6 +76,8 @@ def handles_failures(command: F) -> F:
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             _fail(EXIT_DATABASE, [f"database error: {reason}"])
+        except SettingsError as exc:
+            _fail(EXIT_USAGE, [str(exc)])
 
     return wrapper  # type: ignore[return-value]
 
@@ -154,6 +157,34 @@ def check(fixtures: Path | None, seeds: Path | None) -> None:
     counts = ", ".join(f"{len(v)} {k}" for k, v in fixture_set.records.items())
     quotes = sum(len(r["citations"]) for v in fixture_set.records.values() for r in v.values())
     click.echo(f"ok: {counts}; {quotes} citations verified")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@handles_failures
+def dump(folder: Path) -> None:
+    """Write the database's live records as fixture files into FOLDER.
+
+    Creates FOLDER when missing and overwrites the fixture files in it, so that
+    changes made through the API can become the next release (check it with
+    `parley check --fixtures FOLDER`).
+    """
+    from sqlalchemy.orm import Session
+
+    from api.fixtures.dump import DumpError, dump_fixtures
+
+    state = parley(create_app(_settings()))
+    with state.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # One snapshot for every table read.
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=connection) as session:
+            try:
+                paths = dump_fixtures(session, folder)
+            except DumpError as exc:
+                raise click.UsageError(str(exc)) from None
+    for path in paths:
+        click.echo(path)
 
 
 @main.command()

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Records are a few kilobytes; a megabyte leaves room and refuses abuse early.
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class Settings:
     instance_path: Path | None = None
     fixtures_dir: Path | None = None
     seeds_dir: Path | None = None
+    # Request bodies larger than this are refused with a 413.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -32,10 +40,16 @@ class Settings:
             value = env.get(name)
             return Path(value) if value else None
 
+        max_body = env.get("PARLEY_MAX_BODY_BYTES") or str(DEFAULT_MAX_BODY_BYTES)
+        if not max_body.isdigit() or int(max_body) < 1:
+            raise SettingsError(
+                f"PARLEY_MAX_BODY_BYTES must be a positive number of bytes, not {max_body!r}"
+            )
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             base_url=(env.get("PARLEY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             instance_path=path("PARLEY_INSTANCE_PATH"),
             fixtures_dir=path("PARLEY_FIXTURES_DIR"),
             seeds_dir=path("PARLEY_SEEDS_DIR"),
+            max_body_bytes=int(max_body),
         )

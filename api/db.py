@@ -27,6 +27,10 @@ from api import models
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option of a connection that is about to write (see ``writing``).
+WRITE_OPTION = "parley_write"
+# Key of the PostgreSQL transaction-level advisory lock that orders all writes.
+WRITE_LOCK_KEY = 0x7061726C6579_77  # "parley" + "w"; the start-up lock is "parley"
 
 
 def sqlite_url(instance_path: Path) -> str:
@@ -34,6 +38,9 @@ def sqlite_url(instance_path: Path) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling starts transactions late (before the first
+    # INSERT) and never for SAVEPOINT: SQLAlchemy is told to begin them instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while a writer commits; the busy timeout makes a second
     # writer (another gunicorn worker) wait instead of failing at once.
@@ -43,6 +50,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # A write transaction takes the database's write lock when it begins: taken later,
+    # after reads, SQLite cannot wait for it and fails at once when another writer won.
+    mode = connection.get_execution_options().get(WRITE_OPTION) and "IMMEDIATE"
+    connection.exec_driver_sql(f"BEGIN {mode or ''}".strip())
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -50,6 +64,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -84,6 +99,20 @@ def _script_head() -> str | None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def writing(session: Session) -> None:
+    """Start ``session``'s transaction as a write that commits in change-feed order.
+
+    Must come before anything else the transaction does. Revisions get their feed
+    positions from a sequence, taken before commit: writers take one
+    transaction-level lock first, so positions become visible in the order they
+    were given and a reader resuming from a position never skips a late commit.
+    On SQLite, the write lock itself (BEGIN IMMEDIATE) does the same.
+    """
+    connection = session.connection(execution_options={WRITE_OPTION: True})
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
 
 
 def is_loaded(session: Session) -> bool:

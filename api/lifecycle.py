@@ -64,6 +64,7 @@ def prepare_database(app: Flask) -> LoadReport | None:
     with startup_lock(app):
         db.upgrade(state.engine)
         with state.sessions() as session, session.begin():
+            db.writing(session)
             if db.is_loaded(session):
                 return None
             return apply_fixtures(session, read_configured_fixtures(state.settings))
@@ -76,4 +77,5 @@ def load(app: Flask, *, force: bool = False, prune: bool = False) -> LoadReport:
     with startup_lock(app):
         db.upgrade(state.engine)
         with state.sessions() as session, session.begin():
+            db.writing(session)
             return apply_fixtures(session, fixtures, force=force, prune=prune)

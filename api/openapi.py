@@ -25,8 +25,18 @@ PROBLEM = "application/problem+json"
 
 
 class ParameterErrorSchema(Schema):
-    parameter = fields.String(required=True, metadata={"description": "The query parameter."})
+    parameter = fields.String(metadata={"description": "The query parameter (400)."})
+    field = fields.String(
+        metadata={"description": "The member of the body, as `parties[1]` (422)."}
+    )
     detail = fields.String(required=True)
+
+
+class ReferrerSchema(Schema):
+    resource = fields.String(required=True)
+    id = fields.String(required=True)
+    field = fields.String(required=True, metadata={"description": "Where it refers."})
+    url = fields.Url(required=True)
 
 
 class ProblemSchema(Schema):
@@ -38,7 +48,11 @@ class ProblemSchema(Schema):
     detail = fields.String()
     errors = fields.List(
         fields.Nested(ParameterErrorSchema),
-        metadata={"description": "Each offending parameter (400)."},
+        metadata={"description": "Each offending parameter (400) or member (422)."},
+    )
+    referrers = fields.List(
+        fields.Nested(ReferrerSchema),
+        metadata={"description": "The records still referring to one (409)."},
     )
     available_formats = fields.List(
         fields.String(), metadata={"description": "The formats this server offers (406)."}
@@ -338,6 +352,8 @@ def builtin_registry() -> Registry:
 
 
 def build_spec(registry: Registry | None = None) -> dict[str, Any]:
+    from api import openapi_writes  # it builds on this module's helpers
+
     registry = registry if registry is not None else builtin_registry()
     formats = _Formats(registry)
     spec = APISpec(
@@ -460,6 +476,7 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                         _id_parameter(collection),
                         IF_NONE_MATCH,
                         formats.parameter(),
+                        openapi_writes.AS_OF,
                     ],
                     "responses": {
                         "200": {
@@ -468,10 +485,13 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                             "content": formats.content(camel),
                         },
                         "304": NOT_MODIFIED,
-                        "400": _problem("Items take no query parameters but `format`."),
-                        "404": _problem(f"There is no such {singular}."),
+                        "400": _problem("Items take no query parameters but `format`, `as_of`."),
+                        "404": _problem(f"There is no such {singular} (at `as_of`)."),
                         "406": _problem("No registered format matches."),
-                        "410": _problem(f"The {singular} was deleted."),
+                        "410": {
+                            **_problem(f"The {singular} was deleted (by `as_of`)."),
+                            "headers": {"ETag": ETAG_HEADER},
+                        },
                         "500": _problem("The exporter of the requested format failed."),
                     },
                 }
@@ -500,6 +520,7 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                     }
                 },
             )
+    openapi_writes.add_operations(spec)
     document: dict[str, Any] = spec.to_dict()
     return document
 

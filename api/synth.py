@@ -31,7 +31,7 @@ from flask import Flask
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from api import lifecycle, models, parley
+from api import db, lifecycle, models, parley
 from api.fixtures.loader import release_time
 from api.fixtures.reader import Record
 from api.resources import (
@@ -767,6 +767,7 @@ def synthesize(app: Flask, *, talks: int, seed: int = 0) -> SynthReport:
     _, _, seeds_folder, seeds_label = lifecycle.fixture_sources(state.settings)
     seeds = read_seeds(seeds_folder, seeds_label)
     with state.sessions() as session, session.begin():
+        db.writing(session)
         return generate(session, seeds, talks=talks, seed=seed)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 from api.models import ApiToken
 
 PREFIX = "parley_"
+# Names end up in revisions ("token:<name>") and logs: short, and nothing to escape.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 
 
 class TokenError(ValueError):
@@ -49,6 +52,11 @@ def digest(token: str) -> str:
 
 def create(session: Session, name: str, now: datetime, expires_in: timedelta | None) -> str:
     """Store a new token named ``name`` and return it: the only time it is seen."""
+    if not NAME.fullmatch(name):
+        raise TokenError(
+            f"{name!r} cannot name a token: use 1-100 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise TokenError(f"a token named {name!r} exists already (revoke it or pick another name)")
     token = PREFIX + secrets.token_urlsafe(32)

@@ -7,11 +7,14 @@ except under CI=true, where an unreachable server fails the run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,9 +23,9 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from api import create_app, parley
+from api import create_app, parley, tokens
 from api.config import Settings
 from api.fixtures import FixtureSet
 from api.lifecycle import prepare_database, read_configured_fixtures
@@ -141,3 +144,72 @@ def fixture_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO / "seeds", tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@dataclasses.dataclass
+class Editor:
+    """A test client holding a valid token, and shortcuts for conditional writes."""
+
+    client: FlaskClient
+    token: str
+    connection: Any
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def etag(self, path: str) -> str:
+        response = self.client.get(path)
+        assert response.status_code in (200, 410), response.get_json()
+        etag: str = response.headers["ETag"]
+        return etag
+
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        etag: str | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send a write with the token and (unless ``etag`` is given) the current ETag."""
+        sent = dict(self.auth)
+        if method.upper() != "POST" or "/restore" in path:
+            sent["If-Match"] = (
+                etag if etag is not None else self.etag(path.split("/revisions")[0].split("?")[0])
+            )
+        sent.update(headers or {})
+        kwargs: dict[str, Any] = {"headers": sent}
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, bytes | str) else _json_bytes(body)
+            kwargs["content_type"] = content_type
+        return self.client.open(path, method=method.upper(), **kwargs)
+
+
+def _json_bytes(body: Any) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def editor(loaded_app: Flask) -> Iterator[Editor]:
+    """The session database's app, answering writes inside a transaction rolled back after
+    the test, with a token for them."""
+    state = parley(loaded_app)
+    with state.engine.connect() as connection:
+        transaction = connection.begin()
+        sessions = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        with sessions() as session:
+            token = tokens.create(session, "editor", datetime.now(UTC), None)
+            session.commit()
+        loaded_app.extensions["parley"] = dataclasses.replace(state, sessions=sessions)
+        try:
+            yield Editor(loaded_app.test_client(), token, connection)
+        finally:
+            loaded_app.extensions["parley"] = state
+            transaction.rollback()

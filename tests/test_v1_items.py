@@ -84,9 +84,19 @@ def test_unknown_paths_and_versions_are_404_problems(client, path):
     assert response.mimetype == "application/problem+json"
 
 
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_writes_are_not_allowed_yet(client, method):
-    response = getattr(client, method)("/v1/talks/istanbul-talks")
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/v1/sources"),
+        ("put", "/v1/sources/istanbul-talks-analysis"),
+        ("patch", "/v1/sources/istanbul-talks-analysis"),
+        ("delete", "/v1/sources/istanbul-talks-analysis"),
+        ("post", "/v1/talks/istanbul-talks"),
+        ("put", "/v1/talks"),
+    ],
+)
+def test_sources_and_other_paths_without_writes_answer_405(client, method, path):
+    response = getattr(client, method)(path)
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
     assert "GET" in response.headers["Allow"]

@@ -14,11 +14,11 @@ from werkzeug.routing import BaseConverter
 
 from api import db, parley
 from api.errors import ProblemError
-from api.v1 import cursor, data, negotiation
+from api.v1 import cursor, data, history, negotiation, writes
 from api.v1.catalog import COLLECTIONS, NESTED
 from api.v1.collections import Collection
 from api.v1.export import dataset_info, open_collection
-from api.v1.http import cacheable, etag_for, not_modified
+from api.v1.http import cacheable, etag_for, live_etag, not_modified
 from api.v1.params import CollectionParams, parse, wants_count
 from api.v1.schemas import VERSION, Urls, dump, field_names
 from exporters import Collection as ExportCollection
@@ -60,7 +60,7 @@ def _negotiated(response: Response) -> Response:
 def _record_or_404(collection: Collection, record_id: str) -> dict[str, Any]:
     record, deleted = data.fetch_one(db.get_session(), collection.resource, record_id)
     if deleted:
-        raise ProblemError(410, f"{collection.resource.singular} {record_id!r} was deleted.")
+        raise writes.gone(collection.resource, record_id)
     if record is None:
         raise ProblemError(404, f"There is no {collection.resource.singular} {record_id!r}.")
     return record
@@ -185,16 +185,28 @@ def _item_view(collection: Collection) -> Any:
         registry = parley(current_app).exporters
         exporter = negotiation.choose(registry, extension)
         args = _args()
-        if args:
+        as_of = args.poplist("as_of")
+        if args or len(as_of) > 1:
+            problems = [{"parameter": name, "detail": "unknown parameter"} for name in args]
+            if len(as_of) > 1:
+                problems.append({"parameter": "as_of", "detail": "given more than once"})
             raise ProblemError(
-                400,
-                "Items take no query parameters but format.",
-                errors=[{"parameter": name, "detail": "unknown parameter"} for name in args],
+                400, "Items take no query parameters but format and as_of.", errors=problems
             )
+        if as_of:
+            if exporter is not None:
+                raise ProblemError(
+                    400,
+                    "as_of is answered in JSON only.",
+                    errors=[{"parameter": "as_of", "detail": "not with an export format"}],
+                )
+            return history.as_of_response(collection.resource, record_id, as_of[0])
         session = db.get_session()
         # The record must exist before a 304 can say the client's copy is current.
         record = _record_or_404(collection, record_id)
-        etag = _etag("item", data.data_revision(session), negotiation.exporter_key(exporter))
+        etag = live_etag(
+            collection.resource, record, _urls().base_url, negotiation.exporter_key(exporter)
+        )
         cached = not_modified(etag)
         if cached is not None:
             return _negotiated(cached)
@@ -270,20 +282,6 @@ def list_exporters() -> Response:
     return jsonify({"exporters": negotiation.describe(parley(current_app).exporters)})
 
 
-@blueprint.get("/<path:document>")
-def exporter_document(document: str) -> Response:
-    """Static documents a format needs (the JSON-LD context), as its exporter provides them."""
-    for registered in parley(current_app).exporters.exporters.values():
-        documents = getattr(registered.exporter, "documents", None)
-        if documents is None:
-            continue
-        for path, media_type, body in documents():
-            if path == document:
-                response = Response(body, content_type=negotiation.content_type(media_type))
-                return cacheable(response, etag_for(path, registered.version, body.hex()[:64]))
-    raise ProblemError(404, f"There is nothing at /{VERSION}/{document}.")
-
-
 for _collection in COLLECTIONS.values():
     _list = _collection_view(_collection)
     blueprint.add_url_rule(f"/{_collection.name}", view_func=_list)
@@ -299,5 +297,32 @@ for _collection in COLLECTIONS.values():
         )
 
 
+writes.register(blueprint, ID_PATTERN)
+history.register(blueprint, ID_PATTERN)
+
+
+def _document_view(path: str, media_type: str, body: bytes, version: str) -> Any:
+    def view() -> Response:
+        response = Response(body, content_type=negotiation.content_type(media_type))
+        return cacheable(response, etag_for(path, version, body.hex()[:64]))
+
+    return view
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
+    # Static documents a format needs (the JSON-LD context), one route each, as the
+    # app's exporters provide them: a catch-all route would shadow every other path.
+    seen: set[str] = set()
+    for registered in parley(app).exporters.exporters.values():
+        documents = getattr(registered.exporter, "documents", None)
+        for path, media_type, body in documents() if documents is not None else ():
+            if path in seen:
+                continue
+            seen.add(path)
+            app.add_url_rule(
+                f"/{VERSION}/{path}",
+                endpoint=f"exporter_document_{len(seen)}",
+                view_func=_document_view(path, media_type, body, registered.version),
+                methods=["GET"],
+            )

@@ -38,24 +38,57 @@ def _invalid(reason: str) -> Exception:
     return bad_parameters([{"parameter": "cursor", "detail": reason}])
 
 
-def decode(
-    token: str, collection: str, digest: str, resource: Resource, sort_fields: list[str]
-) -> tuple[Any, ...]:
+def _payload(token: str, collection: str, parameter: str) -> dict[str, Any]:
+    """The cursor's payload, checked to be one this API issued for ``collection``."""
+
+    def invalid(reason: str) -> Exception:
+        return bad_parameters([{"parameter": parameter, "detail": reason}])
+
     if len(token) > 2048:
-        raise _invalid("is too long to be a cursor")
+        raise invalid("is too long to be a cursor")
     if not _ALPHABET.fullmatch(token):
-        raise _invalid("is not a cursor this API issued")
+        raise invalid("is not a cursor this API issued")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise _invalid("is not a cursor this API issued") from None
+    except (binascii.Error, ValueError, RecursionError):
+        raise invalid("is not a cursor this API issued") from None
     if not isinstance(payload, dict) or set(payload) != {"v", "c", "q", "k"}:
-        raise _invalid("is not a cursor this API issued")
+        raise invalid("is not a cursor this API issued")
     if payload["v"] != VERSION:
-        raise _invalid("was issued by another version of this API")
+        raise invalid("was issued by another version of this API")
     if payload["c"] != collection:
-        raise _invalid("belongs to another collection")
+        raise invalid("belongs to another collection")
+    return payload
+
+
+def encode_position(scope: str, position: int) -> str:
+    """A cursor resuming a list ordered by one increasing number (revisions, changes)."""
+    return encode(scope, "", (position,))
+
+
+def decode_position(token: str, scope: str, parameter: str = "cursor") -> int:
+    payload = _payload(token, scope, parameter)
+    values = payload["k"]
+    if (
+        payload["q"] != ""
+        or not isinstance(values, list)
+        or len(values) != 1
+        or not isinstance(values[0], int)
+        or isinstance(values[0], bool)
+        or not 0 <= values[0] < 2**63  # what a database integer can be compared with
+    ):
+        raise bad_parameters(
+            [{"parameter": parameter, "detail": "is not a cursor this API issued"}]
+        )
+    position: int = values[0]
+    return position
+
+
+def decode(
+    token: str, collection: str, digest: str, resource: Resource, sort_fields: list[str]
+) -> tuple[Any, ...]:
+    payload = _payload(token, collection, "cursor")
     if payload["q"] != digest:
         raise _invalid(
             "belongs to another query (filters or sort differ); start from the first page"

@@ -149,6 +149,21 @@ def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row
     return hydrate(session, resource, [dict(row)])[0], False
 
 
+def fetch_state(session: Session, resource: Resource, record_id: str) -> Row | None:
+    """The record's bookkeeping columns (revision, updated_at, deleted_at), deleted or not."""
+    table = resource.table
+    row = (
+        session.execute(
+            select(table.c.revision, table.c.updated_at, table.c.deleted_at).where(
+                table.c.id == record_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
 def exists(session: Session, resource: Resource, record_id: str) -> bool:
     table = resource.table
     return (
