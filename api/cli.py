@@ -411,13 +411,22 @@ def synth(talks: int, seed: int) -> None:
     everything in one transaction. A database that already holds synthetic
     records is refused (exit status 2): use a fresh one.
     """
+    import sys
     import time
 
     from api.synth import SynthError, synthesize
 
+    def progress(line: str) -> None:
+        click.echo(f"  {line}", err=True)
+
     started = time.perf_counter()
     try:
-        report = synthesize(create_app(_settings()), talks=talks, seed=seed)
+        report = synthesize(
+            create_app(_settings()),
+            talks=talks,
+            seed=seed,
+            progress=progress if sys.stderr.isatty() else None,
+        )
     except SynthError as exc:
         raise click.UsageError(str(exc)) from None
     seconds = time.perf_counter() - started

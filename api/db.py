@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app, g
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +114,46 @@ def writing(session: Session) -> None:
     connection = session.connection(execution_options={WRITE_OPTION: True})
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+
+
+@contextmanager
+def bulk_writes(engine: Engine) -> Iterator[Connection]:
+    """A connection for one very large write transaction (``parley synth``).
+
+    On SQLite, the database leaves WAL mode while it lasts (where no other
+    connection has it open): a transaction of gigabytes would otherwise be
+    written twice, to the WAL and then into the database. A rollback journal
+    keeps the transaction atomic; syncs wait until the commit. Everything is put
+    back afterwards. Other backends get an ordinary connection.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
+            yield connection
+        return
+    engine.dispose()  # idle pooled connections would keep the database in WAL mode
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        saved = {
+            name: raw.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("synchronous", "cache_size")
+        }
+        # Another process with the database open keeps it in WAL: then it stays there.
+        raw.execute("PRAGMA busy_timeout=0")
+        with suppress(sqlite3.OperationalError):
+            raw.execute("PRAGMA journal_mode=DELETE")
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        raw.execute("PRAGMA synchronous=OFF")
+        raw.execute("PRAGMA cache_size=-262144")  # KiB: 256 MiB for the indexes being built
+        try:
+            yield connection.execution_options(**{WRITE_OPTION: True})
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            with suppress(sqlite3.OperationalError):
+                raw.execute("PRAGMA journal_mode=WAL")
+            for name, value in saved.items():
+                raw.execute(f"PRAGMA {name}={int(value)}")
 
 
 def is_loaded(session: Session) -> bool:

@@ -85,7 +85,7 @@ def expected_counts(talks: int) -> dict[str, int]:
     return {
         "actors": max(synth.MIN_ACTORS, math.ceil(talks / synth.TALKS_PER_ACTOR)),
         "delegations": talks * synth.DELEGATIONS_PER_TALK,
-        "obstacles": talks * synth.OBSTACLES_PER_TALK,
+        "obstacles": max(synth.MIN_OBSTACLES, math.ceil(talks / synth.TALKS_PER_OBSTACLE)),
         "talks": talks,
         "force-proposals": talks // synth.TALKS_PER_FORCE_PROPOSAL,
         "statements": talks * synth.STATEMENTS_PER_TALK,
@@ -196,7 +196,9 @@ def test_every_record_has_citations_and_one_revision(session):
         )
     )
     assert len(citations) == sum(expected.values())
-    assert all(within(n, synth.CITATIONS_PER_RECORD) for n in citations.values())
+    for (resource, _record_id), n in citations.items():
+        bounds = synth.CITATIONS_PER_TALK if resource == "talks" else synth.CITATIONS_PER_RECORD
+        assert within(n, bounds), resource
 
     revisions = session.execute(
         select(Revision.resource, Revision.record_id, Revision.revision, Revision.author)
@@ -354,15 +356,26 @@ def test_delegations_and_statements_belong_to_their_talk(session):
             assert delegation_id not in owner
             owner[delegation_id] = talk_id
             assert delegations[delegation_id][0]["party"] in talk["parties"]
-        for obstacle_id in talk["obstacles"]:
-            owner[obstacle_id] = talk_id
-    assert set(owner) >= set(delegations)
+    assert set(owner) == set(delegations)
     for delegation, _ in delegations.values():
         assert delegation["head"] not in delegation["declined"]
-    about_talks = [s["about"] for s, _ in statements.values()]
-    for about in about_talks:
-        resource, _, about_id = about.partition("/")
-        assert about_id in (talks if resource == "talks" else owner)
+    # A statement is about its talk or one of the obstacles that talk lists.
+    for statement_id, (statement, _) in statements.items():
+        number = int(statement_id.rsplit("-", 1)[1])
+        talk_id = synth.synth_id("talk", (number - 1) // synth.STATEMENTS_PER_TALK + 1)
+        resource, _, about_id = statement["about"].partition("/")
+        if resource == "talks":
+            assert about_id == talk_id
+        else:
+            assert about_id in talks[talk_id][0]["obstacles"]
+
+
+def test_obstacles_are_shared_between_talks(session):
+    talks = synthetic_records(session, BY_NAME["talks"])
+    listed = Counter(o for talk, _ in talks.values() for o in talk["obstacles"])
+    assert all(len(set(talk["obstacles"])) == len(talk["obstacles"]) for talk, _ in talks.values())
+    assert max(listed.values()) > 1
+    assert set(listed) <= set(synthetic_records(session, BY_NAME["obstacles"]))
 
 
 # --- determinism -----------------------------------------------------------------------------
