@@ -27,7 +27,8 @@ class Parley:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
-    from api import db, docs, errors, index, v1
+    from api import db, docs, errors, index, paths, v1
+    from api.jsonprovider import FastJSONProvider
     from exporters.manager import load_registry
 
     settings = settings or Settings.from_env()
@@ -37,8 +38,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = True  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.fast_paths:
+        app.json = FastJSONProvider(app)
+    else:
+        paths.serve_reference(app)
     database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))
     engine = db.make_engine(database_url)
     app.extensions["parley"] = Parley(

@@ -30,6 +30,8 @@ class Settings:
     seeds_dir: Path | None = None
     # Request bodies larger than this are refused with a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # False serves every read the straightforward way (see api.paths): slower, same bytes.
+    fast_paths: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod

@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import Session
 
 from api import models
+from api.prepared import STATEMENTS, id_list, ids_in
 from api.resources import (
     AnyRef,
     Positions,
@@ -28,6 +29,29 @@ from api.resources import (
 Row = dict[str, Any]
 
 
+def _related(
+    session: Session, key: tuple[Any, ...], build: Callable[[str, str], Any], ids: list[str] | None
+) -> list[tuple[Any, ...]]:
+    """The rows of one relation for ``ids`` (every row when ``ids`` is None)."""
+    dialect = session.get_bind().dialect.name
+    # Three forms of one statement: the whole table, one id (an item), a list of ids.
+    form = "all" if ids is None else "one" if len(ids) == 1 else "many"
+    compiled = STATEMENTS.get(session, (*key, form), lambda d: build(d, form))
+    if ids is None:
+        return compiled.rows(session)
+    if form == "one":
+        return compiled.rows(session, ids=ids[0])
+    return compiled.rows(session, ids=id_list(ids, dialect))
+
+
+def _restricted(column: Any, form: str, dialect: str) -> Any:
+    if form == "all":
+        return true()
+    if form == "one":
+        return column == bindparam("ids")
+    return ids_in(column, "ids", dialect)
+
+
 def hydrate(
     session: Session, resource: Resource, rows: list[Row], *, whole_table: bool = False
 ) -> list[Row]:
@@ -38,47 +62,70 @@ def hydrate(
     """
     if not rows:
         return rows
-    ids = [row["id"] for row in rows]
+    ids = None if whole_table else [row["id"] for row in rows]
 
-    def of_these(column: Any) -> Any:
-        return true() if whole_table else column.in_(ids)
-
-    records: list[Row] = []
     lists: dict[str, dict[str, list[Any]]] = {}
     for spec in resource.fields:
         if isinstance(spec, RefList):
             link = spec.table
+
+            def links(dialect: str, form: str, link: Any = link) -> Any:
+                return (
+                    select(link.c.owner_id, link.c.target_id)
+                    .where(_restricted(link.c.owner_id, form, dialect))
+                    .order_by(link.c.owner_id, link.c.position)
+                )
+
             grouped: dict[str, list[Any]] = defaultdict(list)
-            for owner, target in session.execute(
-                select(link.c.owner_id, link.c.target_id)
-                .where(of_these(link.c.owner_id))
-                .order_by(link.c.owner_id, link.c.position)
-            ):
+            for owner, target in _related(session, (resource.name, spec.name), links, ids):
                 grouped[owner].append(target)
             lists[spec.name] = grouped
         elif isinstance(spec, Positions):
+
+            def positions(dialect: str, form: str) -> Any:
+                held = models.Position
+                return (
+                    select(held.obstacle_id, held.holder_id, held.stance)
+                    .where(_restricted(held.obstacle_id, form, dialect))
+                    .order_by(held.obstacle_id, held.position)
+                )
+
             grouped = defaultdict(list)
-            position = models.Position
-            for owner, holder, stance in session.execute(
-                select(position.obstacle_id, position.holder_id, position.stance)
-                .where(of_these(position.obstacle_id))
-                .order_by(position.obstacle_id, position.position)
+            for owner, holder, stance in _related(
+                session, (resource.name, spec.name), positions, ids
             ):
                 grouped[owner].append({"holder": holder, "stance": stance})
             lists[spec.name] = grouped
-    owners = _exclusive_owners(session, resource, of_these)
-    citations: dict[str, list[Row]] = defaultdict(list)
+    owners = _exclusive_owners(session, resource, ids)
     citation = models.Citation
-    for record_id, source, quote, start, end in session.execute(
-        select(citation.record_id, citation.source_id, citation.quote, citation.start, citation.end)
-        .where(citation.resource == resource.name, of_these(citation.record_id))
-        .order_by(citation.record_id, citation.position)
+
+    def cited(dialect: str, form: str) -> Any:
+        return (
+            select(
+                citation.record_id,
+                citation.source_id,
+                citation.quote,
+                citation.start,
+                citation.end,
+            )
+            .where(
+                citation.resource == resource.name,
+                _restricted(citation.record_id, form, dialect),
+            )
+            .order_by(citation.record_id, citation.position)
+        )
+
+    citations: dict[str, list[Row]] = defaultdict(list)
+    for record_id, source, quote, start, end in _related(
+        session, (resource.name, "citations"), cited, ids
     ):
         citations[record_id].append({"source": source, "quote": quote, "start": start, "end": end})
 
+    records: list[Row] = []
     for row in rows:
+        record_id = row["id"]
         record: Row = {
-            "id": row["id"],
+            "id": record_id,
             "revision": row["revision"],
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
@@ -92,24 +139,28 @@ def hydrate(
                 about = row[f"{spec.name}_resource"]
                 record[spec.name] = (about, row[f"{spec.name}_id"]) if about else None
             else:
-                record[spec.name] = lists[spec.name].get(row["id"], [])
+                record[spec.name] = lists[spec.name].get(record_id, [])
         for name, owner_of in owners.items():
-            record[name] = owner_of.get(row["id"])
+            record[name] = owner_of.get(record_id)
         record["notes"] = row["notes"]
-        record["citations"] = citations.get(row["id"], [])
+        record["citations"] = citations.get(record_id, [])
         records.append(record)
     return records
 
 
 def _exclusive_owners(
-    session: Session, resource: Resource, of_these: Callable[[Any], Any]
+    session: Session, resource: Resource, ids: list[str] | None
 ) -> dict[str, dict[str, str]]:
     """For each owner link of ``resource`` (a delegation's talk): record id -> owner id."""
     owners = {}
     for name, _owner, spec in owner_links(resource):
         link = spec.table
-        rows = session.execute(
-            select(link.c.target_id, link.c.owner_id).where(of_these(link.c.target_id))
-        )
+
+        def owned(dialect: str, form: str, link: Any = link) -> Any:
+            return select(link.c.target_id, link.c.owner_id).where(
+                _restricted(link.c.target_id, form, dialect)
+            )
+
+        rows = _related(session, (resource.name, "owner", name), owned, ids)
         owners[name] = {target: owner for target, owner in rows}
     return owners

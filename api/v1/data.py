@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     func,
     literal,
     or_,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api import models
+from api.prepared import STATEMENTS
 from api.records import Row, hydrate
 from api.resources import (
     Resource,
@@ -89,7 +92,9 @@ def _keyset_after(
     return or_(beyond, column.is_(None), and_(column == value, tail))
 
 
-def page_statement(resource: Resource, query: PageQuery, dialect: str) -> Select[Any]:
+def page_statement(
+    resource: Resource, query: PageQuery, dialect: str, *, limit: Any = None
+) -> Select[Any]:
     table = resource.table
     statement = select(table).where(table.c.deleted_at.is_(None), *query.conditions)
     ordered = [(sort_column(resource, key.field, dialect), key.descending) for key in query.sort]
@@ -103,16 +108,19 @@ def page_statement(resource: Resource, query: PageQuery, dialect: str) -> Select
     for column, descending in ordered:
         order_by.append((column.desc() if descending else column.asc()).nulls_last())
     order_by.append(id_column.desc() if query.id_descending else id_column.asc())
-    return limited(statement.order_by(*order_by), query.limit + 1, dialect)
+    bound = limit if limit is not None else query.limit + 1
+    return limited(statement.order_by(*order_by), bound, dialect)
 
 
-def limited(statement: Select[Any], limit: int, dialect: str) -> Select[Any]:
+def limited(statement: Select[Any], limit: Any, dialect: str) -> Select[Any]:
     """``LIMIT n`` and nothing else.
 
     SQLAlchemy's SQLite dialect always appends ``OFFSET 0`` to a limit; keyset
     pages never skip rows, so the statement carries a plain bound LIMIT instead.
     """
     if dialect == "sqlite":
+        if isinstance(limit, BindParameter):  # given at execution (a prepared statement)
+            return statement.suffix_with(text(f"LIMIT :{limit.key}"))
         return statement.suffix_with(text("LIMIT :page_limit").bindparams(page_limit=limit))
     return statement.limit(limit)
 
@@ -126,9 +134,42 @@ def count_statement(resource: Resource, query: PageQuery) -> Select[Any]:
     )
 
 
+def _page_shape(query: PageQuery) -> tuple[Any, ...] | None:
+    """What a prepared page statement depends on besides its values; None when the
+    page is filtered (filters are built per request)."""
+    if query.conditions:
+        return None
+    nulls = None if query.after is None else tuple(v is None for v in query.after[:-1])
+    return ("page", tuple(query.sort), query.id_descending, nulls)
+
+
+def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[Row]:
+    shape = _page_shape(query)
+    if shape is None:
+        dialect = session.get_bind().dialect.name
+        statement = page_statement(resource, query, dialect)
+        return [dict(r) for r in session.execute(statement).mappings()]
+    after = query.after
+
+    def build(dialect: str) -> Select[Any]:
+        bound: tuple[Any, ...] | None = None
+        if after is not None:
+            bound = tuple(
+                None if value is None else bindparam(f"after_{i}") for i, value in enumerate(after)
+            )
+        template = PageQuery((), query.sort, 0, query.id_descending, bound)
+        statement = page_statement(resource, template, dialect, limit=bindparam("limit"))
+        return statement
+
+    compiled = STATEMENTS.get(session, (resource.name, *shape), build)
+    params: dict[str, Any] = {"limit": query.limit + 1}
+    if after is not None:
+        params |= {f"after_{i}": value for i, value in enumerate(after) if value is not None}
+    return compiled.mappings(session, **params)
+
+
 def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count: bool) -> Page:
-    dialect = session.get_bind().dialect.name
-    rows = [dict(r) for r in session.execute(page_statement(resource, query, dialect)).mappings()]
+    rows = _page_rows(session, resource, query)
     next_after = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
@@ -141,12 +182,17 @@ def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count:
 def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row | None, bool]:
     """The record and whether it exists but was deleted."""
     table = resource.table
-    row = session.execute(select(table).where(table.c.id == record_id)).mappings().first()
-    if row is None:
+
+    def build(_dialect: str) -> Select[Any]:
+        return select(table).where(table.c.id == bindparam("id"))
+
+    found = STATEMENTS.get(session, (resource.name, "one"), build).mappings(session, id=record_id)
+    if not found:
         return None, False
+    row = found[0]
     if row["deleted_at"] is not None:
         return None, True
-    return hydrate(session, resource, [dict(row)])[0], False
+    return hydrate(session, resource, [row])[0], False
 
 
 def fetch_state(session: Session, resource: Resource, record_id: str) -> Row | None:
@@ -175,4 +221,8 @@ def exists(session: Session, resource: Resource, record_id: str) -> bool:
 
 
 def data_revision(session: Session) -> int:
-    return session.scalar(select(func.max(models.Revision.id))) or 0
+    def build(_dialect: str) -> Select[Any]:
+        return select(func.max(models.Revision.id))
+
+    ((revision,),) = STATEMENTS.get(session, "data-revision", build).rows(session)
+    return int(revision or 0)

@@ -201,6 +201,22 @@ def field_names(resource: Resource) -> tuple[str, ...]:
 def dump(
     resource: Resource, records: Sequence[Mapping[str, Any]], urls: Urls
 ) -> list[dict[str, Any]]:
+    """``records`` in their v1 shape, through the schema's compiled dumper."""
+    from api.paths import reference
+    from api.v1.dumpers import dumper
+
+    if reference():
+        return dump_with_schema(resource, records, urls)
+
+    compiled = dumper(resource)
+    base = urls.base_url
+    return [compiled(record, base) for record in records]
+
+
+def dump_with_schema(
+    resource: Resource, records: Sequence[Mapping[str, Any]], urls: Urls
+) -> list[dict[str, Any]]:
+    """What ``dump`` must give: the marshmallow schema's own output."""
     with Context(urls):
         dumped: list[dict[str, Any]] = record_schema(resource).dump(records, many=True)
     return dumped

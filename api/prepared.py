@@ -1,0 +1,174 @@
+"""Statements compiled once, run on the driver's own cursor: the hot read paths.
+
+A read of one record or one page runs the same few statements again and again
+with other values. SQLAlchemy would build each, compute its cache key, find
+its compiled form and wrap every row, on every request; here a statement is
+built and compiled once per backend, and each execution is the driver's
+``execute`` plus the columns' own result conversions (the ones SQLAlchemy
+applies, so values come out exactly as a Core ``execute`` returns them).
+
+Lists of ids are bound as one value (``ids_in``), so one compiled statement
+serves every length.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Dialect,
+    Select,
+    String,
+    bindparam,
+    column,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from api.paths import reference
+
+Processor = Callable[[Any], Any]
+# Distinct stored values a conversion remembers (timestamps repeat across records).
+REMEMBERED = 4096
+
+
+def ids_in(column_: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN (the ids bound as parameter name)``, one parameter whatever the count:
+    a JSON array on SQLite (``json_each``), an array on PostgreSQL (``= ANY``)."""
+    if dialect == "postgresql":
+        return column_ == func.any(bindparam(name, type_=ARRAY(String)))
+    listed: Select[Any] = select(column("value")).select_from(
+        func.json_each(bindparam(name, type_=String))
+    )
+    return column_.in_(listed.scalar_subquery())
+
+
+def id_list(ids: Sequence[str], dialect: str) -> Any:
+    """The value to bind for ``ids_in``."""
+    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
+
+
+def _remembering(process: Processor) -> Processor:
+    """``process`` with its last REMEMBERED distinct inputs remembered."""
+    remembered = lru_cache(maxsize=REMEMBERED)(process)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return remembered(value)
+        except TypeError:  # an unhashable stored value (a JSON document on PostgreSQL)
+            return process(value)
+
+    return convert
+
+
+@dataclass(frozen=True)
+class Compiled:
+    statement: Select[Any]
+    sql: str
+    positional: tuple[str, ...] | None  # parameter order for qmark drivers; None: by name
+    defaults: dict[str, Any]
+    binders: dict[str, Processor]
+    names: tuple[str, ...]
+    processors: tuple[tuple[int, Processor], ...]
+
+    def rows(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
+        """The statement's rows, converted, in the session's transaction."""
+        if reference():
+            return [tuple(row) for row in session.execute(self.statement, params)]
+        cursor = driver_connection(session).cursor()
+        values = dict(self.defaults)
+        for name, value in params.items():
+            bind = self.binders.get(name)
+            values[name] = bind(value) if bind is not None and value is not None else value
+        try:
+            if self.positional is not None:
+                cursor.execute(self.sql, [values[name] for name in self.positional])
+            else:
+                cursor.execute(self.sql, values)
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not self.processors:
+            return fetched  # type: ignore[no-any-return]
+        converted = []
+        for row in fetched:
+            values_ = list(row)
+            for index, process in self.processors:
+                values_[index] = process(values_[index])
+            converted.append(tuple(values_))
+        return converted
+
+    def mappings(self, session: Session, **params: Any) -> list[dict[str, Any]]:
+        names = self.names
+        return [dict(zip(names, row, strict=True)) for row in self.rows(session, **params)]
+
+
+DRIVER_KEY = "parley.driver_connection"
+
+
+def driver_connection(session: Session) -> Any:
+    """The driver's connection of the session's current transaction (remembered for
+    the transaction: asking the session each time costs more than the query)."""
+    transaction = session.get_transaction()
+    if transaction is not None:
+        remembered = session.info.get(DRIVER_KEY)
+        if remembered is not None and remembered[0] is transaction:
+            return remembered[1]
+    driver = session.connection().connection.driver_connection
+    session.info[DRIVER_KEY] = (session.get_transaction(), driver)
+    return driver
+
+
+def compile_for(statement: Select[Any], dialect: Dialect) -> Compiled:
+    compiled = statement.compile(dialect=dialect)
+    positional = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+    defaults = {
+        name: parameter.effective_value
+        for name, parameter in compiled.binds.items()
+        if parameter.value is not None or parameter.callable is not None
+    }
+    # Bound values SQLAlchemy would convert (dates, JSON, UTC times) are converted here.
+    binders: dict[str, Processor] = {}
+    for name, parameter in compiled.binds.items():
+        process = parameter.type._cached_bind_processor(dialect)
+        if process is not None:
+            binders[name] = process
+            if name in defaults:
+                defaults[name] = process(defaults[name])
+    processors = []
+    names = []
+    for index, selected in enumerate(statement.selected_columns):
+        names.append(selected.key or selected.name)
+        process = selected.type._cached_result_processor(dialect, None)
+        if process is not None:
+            processors.append((index, _remembering(process)))
+    return Compiled(
+        statement, compiled.string, positional, defaults, binders, tuple(names), tuple(processors)
+    )
+
+
+class Statements:
+    """Compiled statements by key, built on first use for each backend."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, Hashable], Compiled] = {}
+
+    def get(self, session: Session, key: Hashable, build: Callable[[str], Select[Any]]) -> Compiled:
+        dialect = session.get_bind().dialect
+        found = self._compiled.get((dialect.name, key))
+        if found is None:
+            found = compile_for(build(dialect.name), dialect)
+            self._compiled[(dialect.name, key)] = found
+        return found
+
+
+STATEMENTS = Statements()
