@@ -26,8 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api import models
+from api.paths import reference
 from api.prepared import STATEMENTS
-from api.records import Row, hydrate
+from api.records import Row, from_canonical, hydrate, with_canonical
 from api.resources import (
     Resource,
     Scalar,
@@ -93,10 +94,20 @@ def _keyset_after(
 
 
 def page_statement(
-    resource: Resource, query: PageQuery, dialect: str, *, limit: Any = None
+    resource: Resource,
+    query: PageQuery,
+    dialect: str,
+    *,
+    limit: Any = None,
+    canonical: bool = False,
 ) -> Select[Any]:
+    """One page of live rows; ``canonical`` adds each row's canonical form
+    (``records.with_canonical``)."""
     table = resource.table
-    statement = select(table).where(table.c.deleted_at.is_(None), *query.conditions)
+    statement = select(table)
+    if canonical:
+        statement = with_canonical(statement, resource)
+    statement = statement.where(table.c.deleted_at.is_(None), *query.conditions)
     ordered = [(sort_column(resource, key.field, dialect), key.descending) for key in query.sort]
     id_column = sort_column(resource, "id", dialect)
     if query.after is not None:
@@ -144,10 +155,11 @@ def _page_shape(query: PageQuery) -> tuple[Any, ...] | None:
 
 
 def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[Row]:
+    """The page's rows, with their canonical forms."""
     shape = _page_shape(query)
     if shape is None:
         dialect = session.get_bind().dialect.name
-        statement = page_statement(resource, query, dialect)
+        statement = page_statement(resource, query, dialect, canonical=True)
         return [dict(r) for r in session.execute(statement).mappings()]
     after = query.after
 
@@ -158,8 +170,7 @@ def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[R
                 None if value is None else bindparam(f"after_{i}") for i, value in enumerate(after)
             )
         template = PageQuery((), query.sort, 0, query.id_descending, bound)
-        statement = page_statement(resource, template, dialect, limit=bindparam("limit"))
-        return statement
+        return page_statement(resource, template, dialect, limit=bindparam("limit"), canonical=True)
 
     compiled = STATEMENTS.get(session, (resource.name, *shape), build)
     params: dict[str, Any] = {"limit": query.limit + 1}
@@ -169,30 +180,48 @@ def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[R
 
 
 def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count: bool) -> Page:
-    rows = _page_rows(session, resource, query)
+    if reference():
+        # The straightforward way: the table's rows, then every relation read whole.
+        statement = page_statement(resource, query, session.get_bind().dialect.name)
+        rows = [dict(r) for r in session.execute(statement).mappings()]
+    else:
+        rows = _page_rows(session, resource, query)
     next_after = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         next_after = (*(last[key.field] for key in query.sort), last["id"])
     total = session.scalar(count_statement(resource, query)) if count else None
-    return Page(hydrate(session, resource, rows), next_after, total)
+    records = (
+        hydrate(session, resource, rows) if reference() else from_canonical(session, resource, rows)
+    )
+    return Page(records, next_after, total)
 
 
 def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row | None, bool]:
     """The record and whether it exists but was deleted."""
     table = resource.table
+    if reference():
+        found = [
+            dict(r)
+            for r in session.execute(select(table).where(table.c.id == record_id)).mappings()
+        ]
+    else:
 
-    def build(_dialect: str) -> Select[Any]:
-        return select(table).where(table.c.id == bindparam("id"))
+        def build(_dialect: str) -> Select[Any]:
+            statement = with_canonical(select(table), resource)
+            return statement.where(table.c.id == bindparam("id"))
 
-    found = STATEMENTS.get(session, (resource.name, "one"), build).mappings(session, id=record_id)
+        compiled = STATEMENTS.get(session, (resource.name, "one"), build)
+        found = compiled.mappings(session, id=record_id)
     if not found:
         return None, False
     row = found[0]
     if row["deleted_at"] is not None:
         return None, True
-    return hydrate(session, resource, [row])[0], False
+    if reference():
+        return hydrate(session, resource, [row])[0], False
+    return from_canonical(session, resource, [row])[0], False
 
 
 def fetch_state(session: Session, resource: Resource, record_id: str) -> Row | None:
