@@ -249,12 +249,17 @@ def _rps(m: Measurements, config: str, endpoint: str) -> float | None:
     return result.requests_per_second
 
 
+def _step(config: str) -> str:
+    """The step whose failure takes the loads of ``config`` with it."""
+    return "datasette" if config == "datasette" else f"serving {config}"
+
+
 def _load_reason(m: Measurements, config: str, *endpoints: str) -> str:
     for endpoint in endpoints:
         result = m.loads.get((config, endpoint))
         if result is not None and result.failed:
             return f"error: {endpoint} load had errors {result.errors}"
-    return m.why_missing(*(f"{e} [{config}]" for e in endpoints))
+    return m.why_missing(*(f"{e} [{config}]" for e in endpoints), _step(config))
 
 
 def throughput_figures(
@@ -325,9 +330,12 @@ def throughput_figures(
     return figures
 
 
-def export_figures(m: Measurements, datasette: bool, talks: int, small: int) -> list[Figure]:
+def export_figures(
+    m: Measurements, datasette: bool, talks: int, small: int, primary: str
+) -> list[Figure]:
     figures: list[Figure] = []
     e = m.exports
+    steps = {"http": _step(primary), "datasette": _step("datasette")}
     c_name = e["c_limit"].name if "c_limit" in e else "the C limit"
     baselines = [
         ("raw", e["raw"].name if "raw" in e else "the raw driver loop"),
@@ -350,7 +358,11 @@ def export_figures(m: Measurements, datasette: bool, talks: int, small: int) -> 
                     f"{b.rows_per_second if b else 0:,.0f} rows/s",
                     reason=""
                     if value is not None
-                    else m.why_missing(f"export {mine}", f"export {base}"),
+                    else m.why_missing(
+                        f"export {mine}",
+                        f"export {base}",
+                        *(steps[k] for k in (mine, base) if k in steps),
+                    ),
                 )
             )
     big, little = e.get("cli"), e.get("cli_small")
@@ -390,7 +402,7 @@ def page_figures(m: Measurements, configs: list[ServeConfig]) -> list[Figure]:
             if p
             else "",
             config=configs[0].label,
-            reason="" if p else m.why_missing("deep page"),
+            reason="" if p else m.why_missing("deep page", _step(configs[0].label)),
         )
     ]
 
@@ -471,7 +483,7 @@ def run(options: Options) -> tuple[int, dict[str, Any]]:
     show_datasette = applicable
     figures = [
         *throughput_figures(m, configs, show_datasette),
-        *export_figures(m, show_datasette, options.talks, options.small),
+        *export_figures(m, show_datasette, options.talks, options.small, configs[0].label),
         *page_figures(m, configs),
         *latency_figures(m),
     ]
