@@ -226,8 +226,10 @@ def test_the_lua_script_draws_ids_from_the_whole_range():
     assert '"/b?c=d"' in listed
 
 
-def test_the_options_default_to_a_million_talks_and_parley_serves_configuration():
+def test_the_options_default_to_a_million_talks_and_parley_serves_configuration(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     options = parse([])
+    assert options.backend == "sqlite"
     assert options.talks == 1_000_000
     assert options.small == 100_000
     configs = serve_configs(Options())

@@ -163,6 +163,9 @@ def _postgresql(talks: int, seed: int, key: str, options: Options) -> Database:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with _locked(options.data_dir), admin.connect() as connection:
+            # Runs from other checkouts share the server: one build of a key at a time
+            # (the lock goes with this connection).
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": int(key, 16)})
             existing = set(
                 connection.scalars(
                     text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
