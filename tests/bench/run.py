@@ -161,7 +161,14 @@ def measure_datasette(
     server = servers.datasette(python, big, options.workers)
     with servers.running(server, "/-/versions.json") as ds:
         versions = _ok_json(ds.base_url, "/-/versions.json")
-        m.servers["datasette"] = ds.description | {"versions": versions}
+        m.servers["datasette"] = ds.description | {
+            "versions": {
+                "datasette": versions.get("datasette", {}).get("version"),
+                "uvicorn": versions.get("uvicorn"),
+                "python": versions.get("python", {}).get("version"),
+                "sqlite": versions.get("sqlite", {}).get("version"),
+            }
+        }
         # The same records as Parley's: the talk asked for, pages of 50 in id order.
         first_ids = _datasette_ids(_ok_json(ds.base_url, item.path(ids.last)))
         if first_ids != [ids.path(ids.last)]:
