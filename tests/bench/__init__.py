@@ -11,7 +11,8 @@ Run it with ``python -m tests.bench`` (``--help`` lists the options). One run
    Datasette on the same SQLite file (``servers``), and loads them from another
    process, wrk or a Python fallback (``load``, ``loadgen``);
 4. times a deep keyset page against the first one (``paging``);
-5. prints one table of figures against the targets and writes ``results.json``
+5. makes figures of the measurements, each a ratio of two of them (``figures``),
+   prints one table of them against the targets and writes ``results.json``
    (``report``), exiting non-zero when a target is missed.
 
 Every module has one job; ``run`` puts them together.
