@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 LOCK   := .ci/constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest lock clean openapi
+.PHONY: run test lint typecheck pytest lock clean openapi bench
 
 $(STAMP): pyproject.toml $(LOCK) tests/plugins/parley-ndjson/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,23 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist
+	rm -rf $(VENV) .bench-venv instance .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist
 
 # Regenerate the committed OpenAPI document from the code.
 openapi: $(STAMP)
 	$(BIN)/parley openapi --output openapi.yaml
+
+# Performance against baselines measured in the same run (README, "Performance").
+# Builds (and keeps, in bench/) the databases it needs, installs wrk and Datasette
+# when missing, prints the table and writes bench/results.json; exits non-zero
+# when a target is missed. PostgreSQL instead of SQLite: DATABASE_URL=postgresql+psycopg://...
+BENCH_TALKS    ?= 1000000
+BENCH_SEED     ?= 0
+BENCH_DURATION ?= 10
+BENCH_WARMUP   ?= 2
+BENCH_THREADS  ?=
+BENCH_ARGS     ?=
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench --talks $(BENCH_TALKS) --seed $(BENCH_SEED) \
+		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
+		$(if $(BENCH_THREADS),--threads '$(BENCH_THREADS)') $(BENCH_ARGS)

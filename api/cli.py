@@ -18,10 +18,11 @@ Exit statuses (also in the README):
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -222,9 +223,21 @@ def openapi(output: Path | None) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Compare the data with the snapshot in this folder; list the files that differ.",
 )
+@click.option(
+    "--collection",
+    default=None,
+    help="Export this one collection in one --format, to standard output (or to "
+    "DIR/<collection>.<extension> with --out DIR): the bytes GET /v1/<collection>.<extension> "
+    "serves.",
+)
 @handles_failures
-def export(formats: str | None, out: Path | None, check_dir: Path | None) -> None:
-    """Write a whole-dataset snapshot (one folder per format and manifest.json)."""
+def export(
+    formats: str | None, out: Path | None, check_dir: Path | None, collection: str | None
+) -> None:
+    """Write a whole-dataset snapshot (one folder per format and manifest.json).
+
+    With --collection, write that one collection in one format instead.
+    """
     import os
     import sys as _sys
 
@@ -232,6 +245,9 @@ def export(formats: str | None, out: Path | None, check_dir: Path | None) -> Non
     from api.v1.schemas import Urls
     from exporters.snapshot import check_snapshot, read_manifest, write_snapshot
 
+    if collection is not None:
+        _export_collection(collection, formats, out, check_dir)
+        return
     if (out is None) == (check_dir is None):
         raise click.UsageError("give exactly one of --out DIR and --check DIR")
     app = create_app(_settings())
@@ -281,6 +297,58 @@ def export(formats: str | None, out: Path | None, check_dir: Path | None) -> Non
         for name, reason in result.failures.items():
             click.echo(f"the {name!r} exporter failed: {reason}", err=True)
         _sys.exit(EXIT_EXPORTER)
+
+
+def _export_collection(
+    name: str, formats: str | None, out: Path | None, check_dir: Path | None
+) -> None:
+    """``export --collection``: one collection, in one format, as HTTP serves it."""
+    import os
+
+    from api.v1.catalog import COLLECTIONS
+    from api.v1.export import dataset_info, open_collection
+    from api.v1.schemas import Urls
+
+    if check_dir is not None:
+        raise click.UsageError("--check compares whole snapshots; it takes no --collection")
+    if name not in COLLECTIONS:
+        raise click.UsageError(
+            f"unknown collection {name!r}; collections: {', '.join(COLLECTIONS)}"
+        )
+    state = parley(create_app(_settings()))
+    registry = state.exporters
+    wanted = [part.strip() for part in (formats or "").split(",") if part.strip()]
+    chosen = registry.get(wanted[0]) if len(wanted) == 1 else None
+    if chosen is None:
+        raise click.UsageError(
+            f"--collection needs exactly one --format; available: {', '.join(registry.names())}"
+        )
+    exporter = chosen.exporter
+    urls = Urls(state.settings.base_url)
+    with state.sessions() as session, _output(out, f"{name}.{exporter.extension}") as sink:
+        records = open_collection(session, name, urls, dataset_info(session, urls))
+        try:
+            for chunk in exporter.export(records):
+                sink.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing more can be written, not even a flush.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sink.fileno())
+            _fail(1, ["the output was closed before the export ended"])
+        except Exception as exc:
+            _fail(EXIT_EXPORTER, [f"the {exporter.name!r} exporter failed: {exc}"])
+
+
+@contextmanager
+def _output(folder: Path | None, file_name: str) -> Iterator[BinaryIO]:
+    """Standard output, or ``folder/file_name`` (the folder is created when missing)."""
+    if folder is None:
+        stream = sys.stdout.buffer
+        yield stream
+        stream.flush()
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / file_name).open("wb") as stream:
+        yield stream
 
 
 @main.group("tokens")

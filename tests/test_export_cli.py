@@ -166,3 +166,64 @@ def test_an_unreachable_database_exits_5(tmp_path):
     )
     assert result.exit_code == EXIT_DATABASE
     assert "Traceback" not in result.output
+
+
+# --- one collection: `parley export --collection NAME --format F` --------------------------
+
+# More talks than one batch of the export's keyset reads, so that batches are crossed.
+COLLECTION_TALKS = 600
+
+
+@pytest.fixture
+def synthesized_url(empty_database_url: str, tmp_path: Path) -> str:
+    from api import synth
+
+    synth.synthesize(make_app(empty_database_url, tmp_path), talks=COLLECTION_TALKS)
+    return empty_database_url
+
+
+def test_one_collection_is_exported_byte_for_byte_as_http_serves_it(synthesized_url, tmp_path):
+    app = make_app(synthesized_url, tmp_path)
+    registry = parley(app).exporters
+    client = app.test_client()
+    for name in ("talks", "sources"):
+        for registered in registry.exporters.values():
+            extension = registered.exporter.extension
+            served = client.get(f"/v1/{name}.{extension}")
+            assert served.status_code == 200
+            result = run(
+                synthesized_url,
+                tmp_path,
+                "--collection",
+                name,
+                "--format",
+                registered.exporter.name,
+            )
+            assert result.exit_code == 0, result.stderr
+            assert result.stdout_bytes == served.data, (name, registered.exporter.name)
+    talks_csv = client.get("/v1/talks.csv").data
+    assert talks_csv.count(b"\n") > COLLECTION_TALKS
+    out = tmp_path / "one"
+    result = run(
+        synthesized_url, tmp_path, "--collection", "talks", "--format", "csv", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == b""
+    assert [p.name for p in out.iterdir()] == ["talks.csv"]
+    assert (out / "talks.csv").read_bytes() == talks_csv
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--collection", "nope", "--format", "csv"], "unknown collection 'nope'"),
+        (["--collection", "talks"], "exactly one --format"),
+        (["--collection", "talks", "--format", "csv,jsonld"], "exactly one --format"),
+        (["--collection", "talks", "--format", "nope"], "exactly one --format"),
+        (["--collection", "talks", "--format", "csv", "--check", "."], "takes no --collection"),
+    ],
+)
+def test_collection_usage_errors_exit_2(fresh_sqlite, tmp_path, args, message):
+    result = run(fresh_sqlite, tmp_path, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -1,0 +1,7 @@
+"""``python -m tests.bench``: see ``tests.bench.run``."""
+
+import sys
+
+from tests.bench.run import main
+
+sys.exit(main())

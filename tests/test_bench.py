@@ -1,0 +1,240 @@
+"""`make bench`'s code, kept from rotting: a smoke run end to end, and its parts.
+
+The smoke run builds a tiny database and runs every measurement for a fraction
+of a second. It checks that the table and ``results.json`` come out with every
+figure present and positive, never the targets (a CI machine is noisy). It needs
+neither wrk nor Datasette: the Python load generator runs, and without the
+Datasette venv the Datasette figures are skipped, as ``results.json`` says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bench import data, load, loadgen, paging, report, servers
+from tests.bench.options import REPO, Options, ServeConfig, parse, serve_configs
+
+SMOKE_TALKS = 2000
+# Figures that need a tool the smoke run does not install.
+NEEDS_DATASETTE = ("datasette",)
+NEEDS_SQLITE3_CLI = ("c_limit",)
+
+
+def bench_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "DATABASE_URL"))}
+
+
+@pytest.mark.slow
+def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
+    out = tmp_path / "bench"
+    command = [
+        sys.executable,
+        "-m",
+        "tests.bench",
+        "--talks",
+        str(SMOKE_TALKS),
+        "--small-talks",
+        "100",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--load",
+        "python",
+        "--connections",
+        "8",
+        "--load-threads",
+        "1",
+        "--no-install",
+        "--threads",
+        "2",
+        "--page-samples",
+        "20",
+        "--cursors",
+        "50",
+        "--out",
+        str(out),
+        "--no-fail",
+    ]
+    done = subprocess.run(
+        command, cwd=REPO, env=bench_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["errors"] == {}, results["errors"]
+    assert "Python" in results["load_generator"]
+    assert results["databases"]["full"]["talks"] == SMOKE_TALKS
+    assert results["databases"]["talk_rows"] > SMOKE_TALKS  # and the fixtures' talks
+
+    figures = {f["key"]: f for f in results["figures"]}
+    expected = {
+        "item_vs_bare",
+        "page_vs_bare",
+        "random_page_vs_bare",
+        "item_vs_datasette",
+        "page_vs_datasette",
+        "random_page_vs_datasette",
+        *(f"csv_{mine}_vs_{base}" for mine in ("cli", "http") for base in ("raw", "c_limit")),
+        "csv_cli_vs_datasette",
+        "csv_http_vs_datasette",
+        "rss_growth",
+        "rss_peak",
+        "deep_vs_first",
+        "latency_item",
+        "latency_page",
+        "latency_bare",
+    }
+    assert expected <= set(figures)
+    for key, figure in figures.items():
+        if figure["status"] == report.SKIPPED:
+            # Only for want of a tool, and said so, never as a pass.
+            assert any(tool in key for tool in NEEDS_DATASETTE + NEEDS_SQLITE3_CLI), figure
+            assert figure["reason"], figure
+            assert results["skipped"], figure
+            continue
+        assert figure["status"] in (report.PASS, report.FAIL, report.INFO), figure
+        assert figure["value"] > 0, figure
+    if shutil.which("sqlite3") is not None:
+        assert figures["csv_cli_vs_c_limit"]["value"] > 0
+    for target in report.TARGETS:
+        assert target in figures or "datasette" in target
+
+    # The table names every figure and its result.
+    table = done.stdout
+    assert "figure" in table.splitlines()[0]
+    for figure in results["figures"]:
+        assert figure["label"] in table
+    assert "targets met" in table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2], ids=["sync-closes", "gthread-keeps-alive"])
+def test_the_python_load_generator_counts_requests_and_latencies(threads):
+    settings = load.LoadSettings("python", 2, 4, duration=0.5, warmup=0.1)
+    server = servers.bare(ServeConfig(1, threads))
+    with servers.running(server, "/") as bare:
+        result = load.run(bare.base_url, load.PathList(("/",)), settings)
+        missing = load.run(bare.base_url, load.PathList(("/missing",)), settings)
+    assert result.requests > 0
+    assert not result.failed, result.errors
+    assert 0 < result.latency_ms["p50"] <= result.latency_ms["p99"] <= result.latency_ms["max"]
+    assert missing.failed
+    assert missing.errors["status"] == missing.requests > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_reports_through_the_lua_script():
+    settings = load.LoadSettings("wrk", 1, 2, duration=1, warmup=0, wrk=shutil.which("wrk"))
+    server = servers.bare(ServeConfig(1, 2))
+    with servers.running(server, "/") as bare:
+        result = load.run(bare.base_url, load.RandomIds("/?n=", 3, 1, 999), settings)
+    assert result.requests > 0
+    assert not result.failed, result.errors
+    assert 0 < result.latency_ms["p50"] <= result.latency_ms["p99"]
+
+
+# --- the parts --------------------------------------------------------------------------
+
+
+def fake_repo(folder: Path) -> Path:
+    for name in (
+        "api/synth.py",
+        "api/models.py",
+        "api/migrations/versions/0001_a.py",
+        "fixtures/talks.yaml",
+        "seeds/a.txt",
+        "api/v1/talks.py",
+    ):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name)
+    return folder
+
+
+def test_the_cache_key_follows_the_content_of_the_generator_schema_and_data(tmp_path):
+    repo = fake_repo(tmp_path)
+    key = data.cache_key(1000, 0, repo)
+    assert data.cache_key(1000, 0, repo) == key
+    assert data.cache_key(1001, 0, repo) != key
+    assert data.cache_key(1000, 1, repo) != key
+    (repo / "api/v1/talks.py").write_text("a faster path")  # not what decides the data
+    assert data.cache_key(1000, 0, repo) == key
+    for name in ("api/synth.py", "api/models.py", "fixtures/talks.yaml", "seeds/a.txt"):
+        (repo / name).write_text(f"{name}, changed")
+        assert data.cache_key(1000, 0, repo) != key, name
+        key = data.cache_key(1000, 0, repo)
+    (repo / "api/migrations/versions/0002_b.py").write_text("a new migration")
+    assert data.cache_key(1000, 0, repo) != key
+
+
+def test_a_synth_package_replaces_the_module_in_the_key(tmp_path):
+    repo = fake_repo(tmp_path)
+    (repo / "api/synth.py").unlink()
+    (repo / "api/synth").mkdir()
+    (repo / "api/synth/__init__.py").write_text("")
+    key = data.cache_key(10, 0, repo)
+    (repo / "api/synth/writer.py").write_text("COPY")
+    assert data.cache_key(10, 0, repo) != key
+
+
+def test_a_deep_cursor_is_taken_by_the_api_and_starts_after_its_talk(client, fixture_set):
+    talks = sorted(fixture_set.records["talks"])
+    first = client.get(paging.FIRST_PAGE)
+    assert first.status_code == 200
+    deep = client.get(paging.page_after(talks[0]))
+    assert deep.status_code == 200, deep.get_json()
+    assert [item["id"] for item in deep.get_json()["items"]] == talks[1:]
+
+
+def test_a_skipped_or_failed_figure_is_never_a_pass():
+    met = report.Figure("item_vs_bare", "item", 0.7, "x")
+    missed = report.Figure("item_vs_bare", "item", 0.5, "x")
+    skipped = report.Figure("item_vs_datasette", "item", None, "x", reason="no Datasette")
+    failed = report.Figure("deep_vs_first", "deep", None, "x", reason="error: refused")
+    other_config = report.Figure("item_vs_bare", "item", 0.1, "x", checked=False)
+    assert (met.status, missed.status) == (report.PASS, report.FAIL)
+    assert (skipped.status, failed.status) == (report.SKIPPED, report.ERROR)
+    assert other_config.status == report.INFO
+    assert report.exit_status([met, other_config]) == report.EXIT_OK
+    assert report.exit_status([met, skipped]) == report.EXIT_INCOMPLETE
+    assert report.exit_status([met, failed]) == report.EXIT_INCOMPLETE
+    assert report.exit_status([missed, skipped]) == report.EXIT_MISSED
+    assert report.Figure("rss_peak", "rss", 150.0, "MB").status == report.FAIL
+
+
+def test_percentiles_are_nearest_rank():
+    values = sorted(float(n) for n in range(1, 101))
+    assert loadgen.percentile(values, 50) == 50.0
+    assert loadgen.percentile(values, 99) == 99.0
+    assert loadgen.percentile([3.0], 99) == 3.0
+    assert loadgen.percentile([], 50) == 0.0
+
+
+def test_the_lua_script_draws_ids_from_the_whole_range():
+    script = load.lua_script(load.RandomIds("/v1/talks/synth-talk-", 7, 1, 1_000_000), seed=1)
+    assert "math.random(1, 1000000)" in script
+    assert '"%07d"' in script
+    listed = load.lua_script(load.PathList(("/a", "/b?c=d")), seed=1)
+    assert '"/b?c=d"' in listed
+
+
+def test_the_options_default_to_a_million_talks_and_parley_serves_configuration(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    options = parse([])
+    assert options.backend == "sqlite"
+    assert options.talks == 1_000_000
+    assert options.small == 100_000
+    configs = serve_configs(Options())
+    assert len(configs) == 2
+    assert {c.worker_class for c in configs} == {"sync", "gthread"}
+    assert serve_configs(Options(threads=(4, 4, 1)))[0] == ServeConfig(2, 4)
+    with pytest.raises(SystemExit):
+        parse(["--postgres-url", "sqlite:///x.sqlite3"])
