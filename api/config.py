@@ -9,6 +9,7 @@ from pathlib import Path
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # Records are a few kilobytes; a megabyte leaves room and refuses abuse early.
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_PAGE_CACHE_BYTES = 32 * 1_048_576
 
 
 class SettingsError(ValueError):
@@ -32,6 +33,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # False serves every read the straightforward way (see api.paths): slower, same bytes.
     fast_paths: bool = True
+    # Bytes of JSON pages each worker keeps by ETag (api.v1.pagecache); 0 keeps none.
+    page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -47,6 +50,11 @@ class Settings:
             raise SettingsError(
                 f"PARLEY_MAX_BODY_BYTES must be a positive number of bytes, not {max_body!r}"
             )
+        page_cache = env.get("PARLEY_PAGE_CACHE_BYTES") or str(DEFAULT_PAGE_CACHE_BYTES)
+        if not page_cache.isdigit():
+            raise SettingsError(
+                f"PARLEY_PAGE_CACHE_BYTES must be a number of bytes (0: none), not {page_cache!r}"
+            )
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             base_url=(env.get("PARLEY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
@@ -54,4 +62,5 @@ class Settings:
             fixtures_dir=path("PARLEY_FIXTURES_DIR"),
             seeds_dir=path("PARLEY_SEEDS_DIR"),
             max_body_bytes=int(max_body),
+            page_cache_bytes=int(page_cache),
         )

@@ -14,11 +14,13 @@ from werkzeug.routing import BaseConverter
 
 from api import db, parley
 from api.errors import ProblemError
-from api.v1 import cursor, data, history, negotiation, writes
+from api.paths import reference
+from api.v1 import cursor, data, history, negotiation, pagecache, writes
 from api.v1.catalog import COLLECTIONS, NESTED
 from api.v1.collections import Collection
 from api.v1.export import dataset_info, open_collection
 from api.v1.http import cacheable, etag_for, live_etag, not_modified
+from api.v1.pagecache import CachedPage, page_cache
 from api.v1.params import CollectionParams, parse, wants_count
 from api.v1.schemas import VERSION, Urls, dump, field_names
 from exporters import Collection as ExportCollection
@@ -113,6 +115,12 @@ def list_records(
     cached = not_modified(etag)
     if cached is not None:
         return _negotiated(cached)
+    pages = None if exporter is not None or reference() else page_cache(current_app)
+    kept = pages.get(etag) if pages is not None else None
+    if kept is not None:
+        response = current_app.response_class(kept.body, mimetype="application/json")
+        response.headers.extend(kept.headers)
+        return _negotiated(cacheable(response, etag))
 
     conditions = [collection.filter(name).condition(value) for name, value in params.filters]  # type: ignore[union-attr]
     if params.q is not None:
@@ -161,6 +169,13 @@ def list_records(
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     if count:
         response.headers["Preference-Applied"] = "count=exact"
+    if pages is not None:
+        kept_headers = tuple(
+            (name, response.headers[name])
+            for name in ("Link", "Preference-Applied")
+            if name in response.headers
+        )
+        pages.put(etag, CachedPage(response.get_data(), kept_headers))
     return _negotiated(cacheable(response, etag))
 
 
@@ -311,6 +326,7 @@ def _document_view(path: str, media_type: str, body: bytes, version: str) -> Any
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
+    pagecache.init_app(app, parley(app).settings.page_cache_bytes)
     # Static documents a format needs (the JSON-LD context), one route each, as the
     # app's exporters provide them: a catch-all route would shadow every other path.
     seen: set[str] = set()
