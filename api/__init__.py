@@ -27,7 +27,7 @@ class Parley:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
-    from api import db, docs, errors, index, v1
+    from api import db, docs, errors, index, protection, ratelimit, requestlog, v1
     from exporters.manager import load_registry
 
     settings = settings or Settings.from_env()
@@ -40,7 +40,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))
-    engine = db.make_engine(database_url)
+    engine = db.make_engine(
+        database_url,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
     app.extensions["parley"] = Parley(
         settings, database_url, engine, db.session_factory(engine), load_registry()
     )
@@ -48,6 +52,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.url_map.converters["slug"] = v1.SlugConverter
     errors.register_error_handlers(app)
+    protection.init_app(app, settings)
+    ratelimit.init_app(app, settings)
+    app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
+        app.wsgi_app, enabled=settings.access_log
+    )
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)
     v1.init_app(app)

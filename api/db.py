@@ -23,7 +23,8 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import models
+from api import models, pgdeadline
+from api.config import DEFAULT_DB_CONNECT_TIMEOUT, DEFAULT_DB_STATEMENT_TIMEOUT
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -57,16 +58,33 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode or ''}".strip())
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int = DEFAULT_DB_CONNECT_TIMEOUT,
+    statement_timeout: int = DEFAULT_DB_STATEMENT_TIMEOUT,
+    **kwargs: Any,
+) -> Engine:
+    """An engine on ``url``; on PostgreSQL with the timeouts of ``api.pgdeadline``.
+
+    Statement parameters are kept out of error messages (and so out of logs):
+    they include the hashes of presented tokens.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_timeout", connect_timeout)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    if parsed.get_driver_name() == "psycopg":
+        pgdeadline.install(
+            engine, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
+    return engine
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -94,7 +94,8 @@ class DatabaseHealthSchema(Schema):
     status = fields.String(required=True)
     schema_revision = fields.String(allow_none=True)
     expected_schema_revision = fields.String(allow_none=True)
-    error = fields.String()
+    error = fields.String(metadata={"description": "The kind of error, when unreachable."})
+    detail = fields.String(metadata={"description": "What went wrong, when unreachable."})
 
 
 class HealthSchema(Schema):

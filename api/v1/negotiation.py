@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 
+from api import ratelimit
 from api.errors import ProblemError
 from exporters import Chunk, Collection
 from exporters.manager import Registered, Registry
@@ -94,6 +95,7 @@ def export_response(registered: Registered, collection: Collection, file_name: s
     server goes on serving.
     """
     exporter = registered.exporter
+    ratelimit.charge("exports")
     try:
         chunks = _encoded(exporter.export(collection))
         first = next(chunks, b"")
