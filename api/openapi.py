@@ -353,7 +353,7 @@ def builtin_registry() -> Registry:
 
 
 def build_spec(registry: Registry | None = None) -> dict[str, Any]:
-    from api import openapi_writes  # it builds on this module's helpers
+    from api import openapi_protection, openapi_writes  # they build on this module
 
     registry = registry if registry is not None else builtin_registry()
     formats = _Formats(registry)
@@ -522,8 +522,7 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                 },
             )
     openapi_writes.add_operations(spec)
-    document: dict[str, Any] = spec.to_dict()
-    return document
+    return openapi_protection.add_protections(spec.to_dict())
 
 
 def to_yaml(document: dict[str, Any]) -> str:

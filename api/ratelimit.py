@@ -21,6 +21,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 class Counter(Protocol):
-    def hit(self, key: str, window: int) -> int:
+    def hit(self, key: str, window: int, now: float) -> int:
         """Count one request under ``key`` (a key of one window) and return the count."""
 
 
@@ -51,8 +52,7 @@ class MemoryCounter:
         self.counts: dict[str, tuple[float, int]] = {}
         self.next_sweep = 0.0
 
-    def hit(self, key: str, window: int) -> int:
-        now = time.time()
+    def hit(self, key: str, window: int, now: float) -> int:
         with self.lock:
             if now >= self.next_sweep:
                 self.counts = {k: v for k, v in self.counts.items() if v[0] > now}
@@ -73,7 +73,7 @@ class RedisCounter:
             url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
 
-    def hit(self, key: str, window: int) -> int:
+    def hit(self, key: str, window: int, now: float) -> int:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, window + 1)
@@ -105,6 +105,8 @@ class Limiter:
     def __init__(self, settings: Settings) -> None:
         self.policies = {"writes": settings.write_limit, "exports": settings.export_limit}
         self.prefix = settings.ratelimit_prefix
+        # Wall-clock time: windows are aligned to it, so every worker and host agrees on them.
+        self.clock: Callable[[], float] = time.time
         self.counter: Counter = (
             MemoryCounter()
             if settings.ratelimit_storage == "memory"
@@ -115,12 +117,12 @@ class Limiter:
         limit = self.policies[policy]
         if limit is None:
             return None
-        now = time.time()
+        now = self.clock()
         window = int(now // limit.window)
         reset = max(1, math.ceil((window + 1) * limit.window - now))
         key = f"{self.prefix}{policy}:{client}:{window}"
         try:
-            count = self.counter.hit(key, limit.window)
+            count = self.counter.hit(key, limit.window, now)
         except Exception as exc:  # the limiter's store is down: let the request through
             log.warning("rate limit store unavailable, not limiting: %s", type(exc).__name__)
             return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -122,6 +123,7 @@ class RequestLog:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "bytes": sent,
                 "client": environ.get("REMOTE_ADDR"),
+                "pid": os.getpid(),
             }
             query = environ.get("QUERY_STRING", "")
             if query:
