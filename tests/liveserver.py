@@ -33,12 +33,16 @@ class LoggedServer(Server):
         *,
         workers: int = 2,
         threads: int = 1,
+        keep_stdout: bool = True,
     ) -> None:
         env = {k: v for k, v in os.environ.items() if k not in CONFIGURATION}
         env["PARLEY_INSTANCE_PATH"] = str(instance)
         env.update(extra_env or {})
         self.stderr: list[str] = []
         self.stdout: list[str] = []
+        # Lines of standard output (the access log), kept in ``stdout`` when keep_stdout.
+        self.stdout_lines = 0
+        self.keep_stdout = keep_stdout
         self._lines: queue.Queue[str | None] = queue.Queue()
         command = [str(PARLEY), "serve", "--port", "0"]
         command += ["--workers", str(workers), "--threads", str(threads)]
@@ -59,7 +63,9 @@ class LoggedServer(Server):
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            self.stdout.append(line)
+            self.stdout_lines += 1
+            if self.keep_stdout:
+                self.stdout.append(line)
 
     def stop(self) -> None:
         super().stop()
