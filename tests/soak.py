@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import http.client
 import json
 import os
 import random
@@ -70,6 +71,7 @@ class Client:
     statuses: Counter[int] = dataclasses.field(default_factory=Counter)
     errors: list[str] = dataclasses.field(default_factory=list)
     acknowledged: list[tuple[str, int, str]] = dataclasses.field(default_factory=list)
+    _pending: str | None = None
 
     def run(self, until: float) -> None:
         rng = random.Random(self.number)
@@ -86,10 +88,19 @@ class Client:
                     self._export(rng)
                 else:
                     self._read(rng, etags)
-            except OSError as exc:
-                self.errors.append(f"connection failed: {exc!r}")
+            except (OSError, http.client.HTTPException) as exc:
+                # A request was sent and got no whole answer: it counts, as an error.
+                if self._pending is not None:
+                    self.requests[self._pending] += 1
+                    self._pending = None
+                self.errors.append(f"connection failed or cut: {exc!r}")
+
+    def _send(self, kind: str, method: str, path: str, *args: Any) -> Any:
+        self._pending = kind
+        return call(self.base, method, path, *args)
 
     def _expect(self, kind: str, reply: Any, *allowed: int) -> bool:
+        self._pending = None
         self.requests[kind] += 1
         self.statuses[reply.status] += 1
         if reply.status not in allowed:
@@ -106,7 +117,7 @@ class Client:
         else:
             path = "/v1/changes?limit=100"
         headers = {"If-None-Match": etags[path]} if path in etags and rng.random() < 0.5 else {}
-        reply = call(self.base, "GET", path, headers=headers)
+        reply = self._send("read", "GET", path, None, headers)
         if self._expect("read", reply, 200, 304) and "etag" in reply.headers:
             etags[path] = reply.headers["etag"]
 
@@ -116,19 +127,19 @@ class Client:
             path = f"/v1/{rng.choice(COLLECTIONS)}.{suffix}"
         else:
             path = f"{rng.choice(self.items)}.{suffix}"
-        reply = call(self.base, "GET", path)
+        reply = self._send("export", "GET", path)
         if self._expect("export", reply, 200) and not reply.body:
             self.errors.append(f"export {path}: empty body")
 
     def _write(self, etag: str | None, sequence: int) -> str | None:
         if etag is None:
-            read = call(self.base, "GET", self.own_record)
+            read = self._send("read", "GET", self.own_record)
             if not self._expect("read", read, 200):
                 return None
             etag = read.headers["etag"]
         value = f"soak-{self.number}-{sequence}"
         headers = {"Authorization": f"Bearer {self.token}", "If-Match": etag}
-        reply = call(self.base, "PATCH", self.own_record, {"notes": value}, headers)
+        reply = self._send("write", "PATCH", self.own_record, {"notes": value}, headers)
         if not self._expect("write", reply, 200):
             return None
         self.acknowledged.append((self.own_record, reply.json()["revision"], value))
@@ -156,6 +167,8 @@ class Report:
     setup_requests: int
     worker_rss_kb_after_warm_up: dict[int, int]
     worker_rss_kb_at_end: dict[int, int]
+    # The server's warnings and errors (standard error), for a failed run to be read.
+    server_problems: list[str]
 
     @property
     def sent(self) -> int:
@@ -270,6 +283,9 @@ def soak(database_url: str, instance: Path, seconds: float) -> Report:
         setup_requests=len(COLLECTIONS),
         worker_rss_kb_after_warm_up=after_warm_up,
         worker_rss_kb_at_end=at_end,
+        server_problems=[line.rstrip() for line in server.stderr if '"level": "info"' not in line][
+            -100:
+        ],
     )
 
 

@@ -226,3 +226,31 @@ def test_a_database_that_is_away_answers_503_with_retry_after(client, monkeypatc
     assert response.mimetype == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
     assert response.get_json()["status"] == 503
+
+
+def test_the_document_gives_every_limited_operation_its_429_and_every_database_one_503():
+    from api.openapi import build_spec
+
+    paths = build_spec()["paths"]
+    limited = database = 0
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for response in responses.values():
+                assert "X-Request-Id" in response["headers"], (path, method)
+            exports = any(p["name"] == "format" for p in operation.get("parameters", []))
+            if method != "get" or exports:
+                limited += 1
+                assert set(responses["429"]["headers"]) >= {
+                    "Retry-After",
+                    "RateLimit",
+                    "RateLimit-Policy",
+                }, (path, method)
+            else:
+                assert "429" not in responses, (path, method)
+            if path.startswith("/v1/talks") or path in ("/", "/v1/changes"):
+                database += 1
+                assert "Retry-After" in responses["503"]["headers"], (path, method)
+    assert paths["/docs"]["get"]["responses"].keys() == {"200"}
+    assert limited > 0
+    assert database > 0
