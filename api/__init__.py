@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings, database_url, engine, db.session_factory(engine), load_registry()
     )
     app.teardown_appcontext(db.close_session)
+    app.after_request(db.keep_session_for_stream)
 
     app.url_map.converters["slug"] = v1.SlugConverter
     errors.register_error_handlers(app)

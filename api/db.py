@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import current_app, g
+from flask import Response, current_app, g
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -159,6 +159,21 @@ def get_session() -> Session:
         g.db_session = current_app.extensions["parley"].sessions()
     session: Session = g.db_session
     return session
+
+
+def keep_session_for_stream(response: Response) -> Response:
+    """Hand the request's session to a streamed response (an export), to be closed
+    when the response is.
+
+    Flask tears the request down when the view returns, before a streamed body is
+    produced: closed then, the session would be opened again by the stream, on a
+    connection that nothing returns to the pool until the garbage collector runs;
+    a busy server runs out of connections first.
+    """
+    if response.is_streamed and "db_session" in g:
+        session: Session = g.pop("db_session")
+        response.call_on_close(session.close)
+    return response
 
 
 def close_session(_exc: BaseException | None = None) -> None:

@@ -254,3 +254,17 @@ def test_the_document_gives_every_limited_operation_its_429_and_every_database_o
     assert paths["/docs"]["get"]["responses"].keys() == {"200"}
     assert limited > 0
     assert database > 0
+
+
+def test_an_export_whose_database_fails_is_a_503_not_an_exporter_failure(client, monkeypatch):
+    from api.v1 import negotiation
+
+    def failing(_chunks):
+        # As the real one: a generator, failing when its first chunk is asked for.
+        yield from ()
+        raise OperationalError("SELECT", {}, ConnectionResetError("reset"))
+
+    monkeypatch.setattr(negotiation, "_encoded", failing)
+    response = client.get("/v1/talks.csv")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
