@@ -38,6 +38,8 @@ class DeadlineConnection(psycopg.Connection[Any]):
     def wait(
         self, gen: PQGen[RV], interval: float = WAIT_INTERVAL, timeout: float | None = None
     ) -> RV:
+        # Every exchange with the server goes through here (queries, commit, rollback,
+        # the pool's ping); connecting does not, and has connect_timeout instead.
         try:
             return super().wait(gen, interval, timeout if timeout is not None else self.deadline)
         except pg_errors._WaitTimeout:
