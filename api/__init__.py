@@ -27,7 +27,7 @@ class Parley:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
-    from api import db, docs, errors, index, paths, v1
+    from api import db, docs, errors, index, paths, protection, ratelimit, requestlog, v1
     from api.jsonprovider import FastJSONProvider
     from exporters.manager import load_registry
 
@@ -43,14 +43,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     else:
         paths.serve_reference(app)
     database_url = settings.database_url or db.sqlite_url(db.instance_dir(app.instance_path))
-    engine = db.make_engine(database_url)
+    engine = db.make_engine(
+        database_url,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
     app.extensions["parley"] = Parley(
         settings, database_url, engine, db.session_factory(engine), load_registry()
     )
     app.teardown_appcontext(db.close_session)
+    app.after_request(db.keep_session_for_stream)
 
     app.url_map.converters["slug"] = v1.SlugConverter
     errors.register_error_handlers(app)
+    protection.init_app(app, settings)
+    ratelimit.init_app(app, settings)
+    app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
+        app.wsgi_app, enabled=settings.access_log
+    )
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)
     v1.init_app(app)

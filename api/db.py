@@ -19,12 +19,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import current_app, g
+from flask import Response, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import models
+from api import models, pgdeadline
+from api.config import DEFAULT_DB_CONNECT_TIMEOUT, DEFAULT_DB_STATEMENT_TIMEOUT
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -58,16 +59,33 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode or ''}".strip())
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int = DEFAULT_DB_CONNECT_TIMEOUT,
+    statement_timeout: int = DEFAULT_DB_STATEMENT_TIMEOUT,
+    **kwargs: Any,
+) -> Engine:
+    """An engine on ``url``; on PostgreSQL with the timeouts of ``api.pgdeadline``.
+
+    Statement parameters are kept out of error messages (and so out of logs):
+    they include the hashes of presented tokens.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_timeout", connect_timeout)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    if parsed.get_driver_name() == "psycopg":
+        pgdeadline.install(
+            engine, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
+    return engine
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -182,6 +200,21 @@ def get_session() -> Session:
         g.db_session = current_app.extensions["parley"].sessions()
     session: Session = g.db_session
     return session
+
+
+def keep_session_for_stream(response: Response) -> Response:
+    """Hand the request's session to a streamed response (an export), to be closed
+    when the response is.
+
+    Flask tears the request down when the view returns, before a streamed body is
+    produced: closed then, the session would be opened again by the stream, on a
+    connection that nothing returns to the pool until the garbage collector runs;
+    a busy server runs out of connections first.
+    """
+    if response.is_streamed and "db_session" in g:
+        session: Session = g.pop("db_session")
+        response.call_on_close(session.close)
+    return response
 
 
 def close_session(_exc: BaseException | None = None) -> None:

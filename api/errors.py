@@ -11,9 +11,20 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# How long a client should wait before retrying while the database is away.
+DATABASE_RETRY_AFTER = 5
+# What a database that is down, unreachable, too slow or out of connections raises:
+# a 503 the client may retry, not a 500 that says the server is broken.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,16 @@ def _unexpected_error(error: Exception) -> Response:
     return problem(500, "The server failed to answer this request; it has been logged.")
 
 
+def _database_unavailable(error: Exception) -> Response:
+    cause = getattr(error, "orig", None) or error
+    log.warning("database unavailable: %s: %s", type(cause).__name__, str(cause).strip()[:200])
+    return problem(
+        503,
+        "The database is unavailable or did not answer in time; retry later.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 class ProblemError(Exception):
     """Raised anywhere in a request to answer with a problem document."""
 
@@ -96,4 +117,6 @@ def bad_parameters(errors: list[dict[str, str]]) -> ProblemError:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ProblemError, lambda error: error.response())
     app.register_error_handler(HTTPException, _http_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

@@ -68,6 +68,18 @@ def service_index() -> Response:
     )
 
 
+def _unreachable_reason(cause: BaseException) -> str:
+    """What went wrong, in words that name no host, user or database."""
+    message = str(cause).lower()
+    if "timeout" in message or "did not answer" in message or "timed out" in message:
+        return "the database did not answer in time"
+    if "refused" in message:
+        return "the database refused the connection"
+    if "closed" in message or "terminat" in message or "lost" in message:
+        return "the connection to the database was lost"
+    return "the database could not be reached"
+
+
 @blueprint.get("/healthz")
 def health() -> tuple[Response, int]:
     state = parley(current_app)
@@ -83,8 +95,10 @@ def health() -> tuple[Response, int]:
         else:
             database["status"] = "ok"
     except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
         database["status"] = "unreachable"
-        database["error"] = type(exc.orig if hasattr(exc, "orig") else exc).__name__
+        database["error"] = type(cause).__name__
+        database["detail"] = _unreachable_reason(cause)
     healthy = database["status"] == "ok"
     body = {"status": "ok" if healthy else "unavailable", "database": database}
     response = jsonify(body)

@@ -94,7 +94,8 @@ class DatabaseHealthSchema(Schema):
     status = fields.String(required=True)
     schema_revision = fields.String(allow_none=True)
     expected_schema_revision = fields.String(allow_none=True)
-    error = fields.String()
+    error = fields.String(metadata={"description": "The kind of error, when unreachable."})
+    detail = fields.String(metadata={"description": "What went wrong, when unreachable."})
 
 
 class HealthSchema(Schema):
@@ -352,7 +353,7 @@ def builtin_registry() -> Registry:
 
 
 def build_spec(registry: Registry | None = None) -> dict[str, Any]:
-    from api import openapi_writes  # it builds on this module's helpers
+    from api import openapi_protection, openapi_writes  # they build on this module
 
     registry = registry if registry is not None else builtin_registry()
     formats = _Formats(registry)
@@ -521,8 +522,7 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                 },
             )
     openapi_writes.add_operations(spec)
-    document: dict[str, Any] = spec.to_dict()
-    return document
+    return openapi_protection.add_protections(spec.to_dict())
 
 
 def to_yaml(document: dict[str, Any]) -> str:

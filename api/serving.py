@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from api import create_app
+from api import create_app, requestlog
 from api.config import Settings
 
 
@@ -28,6 +28,7 @@ class ParleyServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        requestlog.configure_process_logging()
         return create_app(self.settings)
 
 
@@ -37,9 +38,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, threads: in
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
-        "accesslog": "-",
+        # The app writes its own access log (JSON lines, tokens masked): gunicorn's
+        # would repeat every request with its full query string.
+        "accesslog": None,
         "errorlog": "-",
-        "timeout": 60,
+        "timeout": settings.worker_timeout,
         "graceful_timeout": 10,
         "proc_name": "parley",
         # Parley needs no run-time control of gunicorn; several servers may share a host.

@@ -40,6 +40,11 @@ POSTGRES_URL = os.environ.get(
 )
 BACKENDS = ("sqlite", "postgresql")
 REPO = Path(__file__).resolve().parent.parent
+# The test profile: rate limits no test reaches by accident (the tests of the limits set
+# their own). Servers started by tests inherit them through the environment.
+TEST_LIMITS = {"PARLEY_RATELIMIT_WRITES": "1000000/60", "PARLEY_RATELIMIT_EXPORTS": "1000000/60"}
+for _name, _value in TEST_LIMITS.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +97,11 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def make_app(database_url: str, instance: Path) -> Flask:
-    return create_app(Settings(database_url=database_url, instance_path=instance))
+def make_app(database_url: str, instance: Path, **settings: Any) -> Flask:
+    profile = Settings.from_env(TEST_LIMITS)
+    return create_app(
+        dataclasses.replace(profile, database_url=database_url, instance_path=instance, **settings)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 
-from api.errors import ProblemError
+from api import ratelimit
+from api.errors import DATABASE_UNAVAILABLE, ProblemError
 from exporters import Chunk, Collection
 from exporters.manager import Registered, Registry
 
@@ -94,9 +95,12 @@ def export_response(registered: Registered, collection: Collection, file_name: s
     server goes on serving.
     """
     exporter = registered.exporter
+    ratelimit.charge("exports")
     try:
         chunks = _encoded(exporter.export(collection))
         first = next(chunks, b"")
+    except DATABASE_UNAVAILABLE:
+        raise  # the database's fault, not the exporter's: a 503
     except Exception:
         log.exception("exporter %r failed before its first chunk", exporter.name)
         raise ProblemError(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 
 from api import db, editing, history, lifecycle, parley
 from api.errors import ProblemError
@@ -127,6 +128,16 @@ def _written(resource: Resource, record_id: str, status: int) -> Response:
     return response
 
 
+def _committed(session: Session, response: Response) -> Response:
+    """Commit the write whose answer ``response`` is.
+
+    The answer is read inside the write's own transaction: read after the commit,
+    it could show a write another client committed in between.
+    """
+    session.commit()
+    return response
+
+
 def _load_for_write(resource: Resource, record_id: str) -> editing.Stored:
     stored = editing.read_one(db.get_session(), resource, record_id)
     if stored is None:
@@ -172,8 +183,7 @@ def create_view(collection: Collection) -> Callable[[], Response]:
         if problems:
             raise invalid(problems)
         editing.create(session, resource, record, author, _now())
-        session.commit()
-        return _written(resource, record["id"], 201)
+        return _committed(session, _written(resource, record["id"], 201))
 
     view.__name__ = f"create_{resource.singular.replace(' ', '_')}"
     return view
@@ -194,9 +204,8 @@ def update_view(collection: Collection, method: str) -> Callable[[str], Response
         check_precondition(etag)
         wanted = merge_patch(current, body) if method == "PATCH" else body
         record = read_record(resource, wanted, urls(), record_id=record_id, current=current)
-        if _store(resource, record, stored, author):
-            session.commit()
-        return _written(resource, record_id, 200)
+        _store(resource, record, stored, author)
+        return _committed(session, _written(resource, record_id, 200))
 
     verb = "patch" if method == "PATCH" else "replace"
     view.__name__ = f"{verb}_{resource.singular.replace(' ', '_')}"
@@ -232,9 +241,9 @@ def delete_view(collection: Collection) -> Callable[[str], Response]:
                 ],
             )
         editing.delete(session, resource, stored, author, _now())
-        session.commit()
         state = data.fetch_state(session, resource, record_id)
         assert state is not None
+        session.commit()
         response = Response(status=204)
         response.set_etag(tombstone_etag(resource, record_id, state, urls().base_url))
         return response
@@ -276,9 +285,8 @@ def restore_view(collection: Collection) -> Callable[[str, int], Response]:
                 "refers to first.",
                 errors=[{"field": path, "detail": message} for path, message in problems],
             )
-        if _store(resource, record, stored, author):
-            session.commit()
-        return _written(resource, record_id, 200)
+        _store(resource, record, stored, author)
+        return _committed(session, _written(resource, record_id, 200))
 
     view.__name__ = f"restore_{resource.singular.replace(' ', '_')}"
     return view
