@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 LOCK   := .ci/constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest lock clean openapi bench soak
+.PHONY: run test lint typecheck pytest lock clean openapi bench soak fuzz
 
 $(STAMP): pyproject.toml $(LOCK) tests/plugins/parley-ndjson/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,3 +74,24 @@ bench: $(STAMP)
 SOAK_SECONDS ?= 600
 soak: $(STAMP)
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m tests.soak
+
+# Longer fuzzing than `make test`: schemathesis (every operation, and chains of them) and
+# the fixture loader, FUZZ_SCALE times the CI size, from a random seed that is printed;
+# FUZZ_SEED=<seed> repeats a run. The figures of every test and worker are summed up.
+FUZZ_SCALE ?= 10
+fuzz: $(STAMP)
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	report=$$(mktemp); \
+	echo "make fuzz: FUZZ_SEED=$$seed FUZZ_SCALE=$(FUZZ_SCALE)"; \
+	FUZZ_SEED=$$seed FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_REPORT=$$report $(BIN)/pytest -n 2 \
+		-p no:cacheprovider tests/test_schemathesis.py tests/test_stateful_fuzz.py \
+		tests/test_fixture_fuzz.py; \
+	status=$$?; \
+	cat $$report; \
+	awk '{for (i = 1; i <= NF; i++) { split($$i, kv, "="); \
+		if (kv[1] == "requests") r += kv[2]; if (kv[1] == "5xx") e += kv[2]; \
+		if (kv[1] == "documents") d += kv[2] } } \
+		END { printf "make fuzz: %d requests, %d 5xx, %d fixture documents\n", r, e, d }' $$report; \
+	rm -f $$report; \
+	echo "make fuzz: FUZZ_SEED=$$seed (repeat this run with: make fuzz FUZZ_SEED=$$seed)"; \
+	exit $$status

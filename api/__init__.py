@@ -27,7 +27,18 @@ class Parley:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: configuration, database, blueprints, error handlers."""
-    from api import db, docs, errors, index, paths, protection, ratelimit, requestlog, v1
+    from api import (
+        db,
+        docs,
+        errors,
+        index,
+        paths,
+        protection,
+        querystring,
+        ratelimit,
+        requestlog,
+        v1,
+    )
     from api.jsonprovider import FastJSONProvider
     from exporters.manager import load_registry
 
@@ -55,12 +66,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(db.keep_session_for_stream)
 
     app.url_map.converters["slug"] = v1.SlugConverter
+    app.url_map.converters["revision"] = v1.RevisionConverter
     errors.register_error_handlers(app)
     protection.init_app(app, settings)
     ratelimit.init_app(app, settings)
     app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
         app.wsgi_app, enabled=settings.access_log
     )
+    querystring.init_app(app)
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)
     v1.init_app(app)

@@ -112,9 +112,17 @@ def main() -> None:
 # Threaded workers keep connections alive; sync ones close each after one response.
 # `make bench` measures both: 2 workers of 4 threads serve about three times the requests.
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--timeout",
+    default=None,
+    type=click.IntRange(1, 3600),
+    help="Seconds a worker may take over one request before gunicorn restarts it "
+    "(with --threads 1; threaded workers are only restarted when they stop entirely). "
+    "Default: PARLEY_WORKER_TIMEOUT, 60.",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
 @handles_failures
-def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, timeout: int | None, dev: bool) -> None:
     """Serve the API (gunicorn), migrating and loading an empty database first."""
     settings = _settings()
     app = create_app(settings)
@@ -128,7 +136,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
         return
     from api.serving import serve as run_gunicorn
 
-    run_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
+    run_gunicorn(settings, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
 
 def _report(report: LoadReport) -> None:

@@ -20,10 +20,26 @@ DEFAULT_DB_STATEMENT_TIMEOUT = 30
 DEFAULT_WORKER_TIMEOUT = 60
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
 LIMIT = re.compile(r"(\d{1,9})/(\d{1,7})")
+# A built-in exporter makes its next chunk from one batch of rows in milliseconds; an
+# exporter silent for this long is stuck. Half of gunicorn's default timeout, so that
+# the deadline cuts a slow exporter before gunicorn kills the whole worker.
+DEFAULT_EXPORT_CHUNK_TIMEOUT = 30.0
 
 
 class SettingsError(ValueError):
     """A setting in the environment that cannot be used."""
+
+
+def _seconds(name: str, value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise SettingsError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,8 @@ class Settings:
     db_statement_timeout: int = DEFAULT_DB_STATEMENT_TIMEOUT
     worker_timeout: int = DEFAULT_WORKER_TIMEOUT
     access_log: bool = True
+    # Seconds an exporter may take to make one chunk before its response is cut.
+    export_chunk_timeout: float = DEFAULT_EXPORT_CHUNK_TIMEOUT
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +102,11 @@ class Settings:
             value = env.get(name)
             return Path(value) if value else None
 
+        chunk_timeout = _seconds(
+            "PARLEY_EXPORT_CHUNK_TIMEOUT",
+            env.get("PARLEY_EXPORT_CHUNK_TIMEOUT"),
+            DEFAULT_EXPORT_CHUNK_TIMEOUT,
+        )
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             base_url=(env.get("PARLEY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
@@ -105,6 +128,7 @@ class Settings:
             worker_timeout=_number(env, "PARLEY_WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT, 1),
             access_log=_flag(env, "PARLEY_ACCESS_LOG", default=True),
             page_cache_bytes=_number(env, "PARLEY_PAGE_CACHE_BYTES", DEFAULT_PAGE_CACHE_BYTES, 0),
+            export_chunk_timeout=chunk_timeout,
         )
 
 

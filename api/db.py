@@ -7,6 +7,7 @@ request and the app's teardown closes it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -21,11 +22,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Response, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import models, pgdeadline
 from api.config import DEFAULT_DB_CONNECT_TIMEOUT, DEFAULT_DB_STATEMENT_TIMEOUT
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -213,14 +217,27 @@ def keep_session_for_stream(response: Response) -> Response:
     """
     if response.is_streamed and "db_session" in g:
         session: Session = g.pop("db_session")
-        response.call_on_close(session.close)
+        response.call_on_close(lambda: _close(session))
     return response
 
 
 def close_session(_exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Close ``session``; a connection lost meanwhile cannot fail the response.
+
+    The request has been answered (a lost connection during it is a 503): the
+    rollback that closing makes fails on a dead connection, which SQLAlchemy
+    then invalidates, so the pool never hands it out again.
+    """
+    try:
         session.close()
+    except sa_exc.DBAPIError as exc:
+        log.warning("closing a session failed: %s", type(exc.orig or exc).__name__)
 
 
 def instance_dir(instance_path: str) -> Path:

@@ -60,6 +60,12 @@ class ProblemSchema(Schema):
     available_media_types = fields.List(
         fields.String(), metadata={"description": "Their media types (406)."}
     )
+    revisions = fields.Url(
+        metadata={"description": "The revisions of the deleted record, kept (410)."}
+    )
+    revision = fields.Url(
+        metadata={"description": "The revision that deleted the record (410 with `as_of`)."}
+    )
 
 
 class ApiVersionSchema(Schema):
@@ -185,6 +191,11 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 ETAG_HEADER = {"description": "Entity tag of this representation.", "schema": {"type": "string"}}
+# Every operation refuses a query string that is not UTF-8; the others document a 400 anyway.
+NOT_UTF8 = {
+    "description": "The query string is not UTF-8.",
+    "content": {PROBLEM: {"schema": "Problem"}},
+}
 CACHE_HEADER = {"description": "Caching of public reads.", "schema": {"type": "string"}}
 NOT_MODIFIED = {
     "description": "The representation matches `If-None-Match`.",
@@ -341,7 +352,7 @@ def _service(
                 "operationId": operation_id,
                 "summary": summary,
                 "tags": ["service"],
-                "responses": responses,
+                "responses": {**responses, "400": NOT_UTF8},
             }
         },
     )
@@ -353,7 +364,7 @@ def builtin_registry() -> Registry:
 
 
 def build_spec(registry: Registry | None = None) -> dict[str, Any]:
-    from api import openapi_protection, openapi_writes  # they build on this module
+    from api import openapi_links, openapi_protection, openapi_writes  # they build on this module
 
     registry = registry if registry is not None else builtin_registry()
     formats = _Formats(registry)
@@ -522,7 +533,9 @@ def build_spec(registry: Registry | None = None) -> dict[str, Any]:
                 },
             )
     openapi_writes.add_operations(spec)
-    return openapi_protection.add_protections(spec.to_dict())
+    document: dict[str, Any] = spec.to_dict()
+    openapi_links.add_links(document)
+    return openapi_protection.add_protections(document)
 
 
 def to_yaml(document: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from api.paths import reference
@@ -95,6 +96,11 @@ class Compiled:
             else:
                 cursor.execute(self.sql, values)
             fetched = cursor.fetchall()
+        except Exception as exc:
+            error = translated(session, self.sql, values, exc)
+            if error is exc:
+                raise
+            raise error from exc
         finally:
             cursor.close()
         if not self.processors:
@@ -126,6 +132,30 @@ def driver_connection(session: Session) -> Any:
     driver = session.connection().connection.driver_connection
     session.info[DRIVER_KEY] = (session.get_transaction(), driver)
     return driver
+
+
+def translated(session: Session, sql: str, values: Any, exc: Exception) -> Exception:
+    """The error SQLAlchemy would have raised for ``exc``, raised by the driver.
+
+    Without this, a lost connection on a fast path would reach the error
+    handlers as the driver's own error (a 500, not a 503), and its connection
+    would go back to the pool to fail the next request too.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if not isinstance(exc, dialect.loaded_dbapi.Error):
+        return exc
+    disconnected = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    if disconnected:
+        connection.invalidate(exc)
+    return sa_exc.DBAPIError.instance(
+        sql,
+        values,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=disconnected,
+        dialect=dialect,
+    )
 
 
 def compile_for(statement: Select[Any], dialect: Dialect) -> Compiled:

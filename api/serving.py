@@ -9,6 +9,7 @@ from gunicorn.app.base import BaseApplication
 
 from api import create_app, requestlog
 from api.config import Settings
+from api.watchdog import RequestWatchdog, start_watching
 
 
 class ParleyServer(BaseApplication):  # type: ignore[misc]
@@ -18,34 +19,55 @@ class ParleyServer(BaseApplication):  # type: ignore[misc]
     fork: connections are never shared between processes.
     """
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, options: dict[str, Any], watchdog_timeout: float | None
+    ) -> None:
         self.settings = settings
         self.options = options
+        self.watchdog_timeout = watchdog_timeout
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Flask | RequestWatchdog:
         requestlog.configure_process_logging()
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if self.watchdog_timeout is None:
+            return app
+        return RequestWatchdog(app, self.watchdog_timeout)
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
-    options = {
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int | None = None,
+) -> None:
+    threaded = threads > 1
+    worker_timeout = timeout if timeout is not None else settings.worker_timeout
+    options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "gthread" if threaded else "sync",
         # The app writes its own access log (JSON lines, tokens masked): gunicorn's
         # would repeat every request with its full query string.
         "accesslog": None,
         "errorlog": "-",
-        "timeout": settings.worker_timeout,
+        # The backstop for a request that hangs (an exporter stuck inside one chunk):
+        # a sync worker silent for this long is killed and replaced; a threaded one
+        # is stopped by api.watchdog once one of its requests is busy for this long.
+        "timeout": worker_timeout,
         "graceful_timeout": 10,
         "proc_name": "parley",
         # Parley needs no run-time control of gunicorn; several servers may share a host.
         "control_socket_disable": True,
     }
-    ParleyServer(settings, options).run()
+    if threaded:
+        options["post_worker_init"] = start_watching
+    ParleyServer(settings, options, worker_timeout if threaded else None).run()

@@ -34,14 +34,19 @@ CONFIGURATION = ("DATABASE_URL", "PARLEY_BASE_URL", "PARLEY_FIXTURES_DIR", "PARL
 class Server:
     """One `parley serve --port 0` process, its stderr read line by line by a thread."""
 
-    def __init__(self, instance: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if k not in CONFIGURATION}
         env["PARLEY_INSTANCE_PATH"] = str(instance)
         env.update(extra_env or {})
         self.stderr: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
-            [str(PARLEY), "serve", "--port", "0", "--workers", "2"],
+            [str(PARLEY), "serve", "--port", "0", "--workers", "2", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -88,8 +93,10 @@ class Server:
 
 
 @contextmanager
-def parley_serve(instance: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    server = Server(instance, extra_env)
+def parley_serve(
+    instance: Path, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    server = Server(instance, extra_env, args)
     try:
         yield server
     finally:

@@ -79,7 +79,97 @@ def unknown_source(root: Path) -> None:
     )
 
 
+def venue(value: str) -> Callable[[Path], None]:
+    """The first talk's venue written as ``value`` (YAML source text)."""
+
+    def damage(root: Path) -> None:
+        edit(root / "fixtures/talks.yaml", '    venue: "Istanbul"', f"    venue: {value}")
+
+    return damage
+
+
+def talk_member(line: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        edit(
+            root / "fixtures/talks.yaml", '    venue: "Istanbul"', f'{line}\n    venue: "Istanbul"'
+        )
+
+    return damage
+
+
+def talk_date(value: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        edit(root / "fixtures/talks.yaml", "    date: null", f"    date: {value}")
+
+    return damage
+
+
+def huge_number(root: Path) -> None:
+    edit(root / "fixtures/force-proposals.yaml", "troops_min: 10000", "troops_min: 1" + "0" * 5000)
+
+
+def emptied(name: str, text: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        (root / "fixtures" / name).write_text(text, encoding="utf-8")
+
+    return damage
+
+
+YAML_ERROR = r"^fixtures/talks\.yaml: not valid YAML: line \d+, column \d+: "
+
+# Found by tests/test_fixture_fuzz.py: each was an unhandled exception (a traceback and
+# exit 1), or reached the database and failed there, before the loader refused it.
+FOUND_BY_FUZZING: dict[str, tuple[Callable[[Path], None], str]] = {
+    "a key that is a list": (
+        talk_member("    ? [a, b]\n    : x"),
+        YAML_ERROR + r"a key must be text",
+    ),
+    "a key that is a number": (talk_member("    1: x"), YAML_ERROR + r"a key must be text, not 1$"),
+    "nesting deeper than the stack": (
+        venue("[" * 5000 + "]" * 5000),
+        r"^fixtures/talks\.yaml: not valid YAML: nested too deeply$",
+    ),
+    "an impossible date": (
+        talk_date("2026-02-30"),
+        YAML_ERROR + r"cannot read '2026-02-30': day is out of range for month$",
+    ),
+    "a boolean YAML cannot read": (
+        venue("!!bool maybe"),
+        YAML_ERROR + r"cannot read 'maybe': not a bool$",
+    ),
+    "a date with a time": (
+        talk_date("2026-02-03 10:11:12"),
+        r"^fixtures/talks\.yaml: talks\[0\]\.date: Not a valid date\.$",
+    ),
+    "an integer of 5001 digits": (
+        huge_number,
+        r"^fixtures/force-proposals\.yaml: not valid YAML: line \d+, column \d+: an integer of 5001 digits$",
+    ),
+    "an alias": (
+        talk_member("    precedent: &p x\n    format: *p"),
+        YAML_ERROR + r"aliases \(\*p\) are not accepted here$",
+    ),
+    "a lone surrogate": (
+        venue('"\\ud800"'),
+        r"^fixtures/talks\.yaml: talks\[0\]\.venue: holds a lone surrogate, which is not Unicode text$",
+    ),
+    "a NUL character": (
+        venue('"a\\0b"'),
+        r"^fixtures/talks\.yaml: talks\[0\]\.venue: must not contain NUL characters$",
+    ),
+    "an empty dataset file": (
+        emptied("dataset.yaml", "# nothing\n"),
+        r"^fixtures/dataset\.yaml: is empty$",
+    ),
+    "an empty collection file": (
+        emptied("statements.yaml", ""),
+        r"^fixtures/statements\.yaml: is empty$",
+    ),
+}
+
+
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    **FOUND_BY_FUZZING,
     "malformed YAML": (
         break_yaml,
         r"^fixtures/talks\.yaml: not valid YAML: line \d+, column \d+: ",

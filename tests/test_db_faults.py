@@ -255,7 +255,10 @@ def test_writes_cut_off_mid_way_are_committed_whole_or_not_at_all(faulty):
                 target = sum(len(w.acknowledged) for w in writers) + 2 * len(writers)
                 while sum(len(w.acknowledged) for w in writers) < target:
                     assert time.monotonic() < deadline, "writes stopped being acknowledged"
-                    assert not any(f.done() for f in running), [w.problems for w in writers]
+                    assert not any(f.done() for f in running), (
+                        [w.problems for w in writers],
+                        "".join(faulty.server.stderr[-80:]),
+                    )
                     time.sleep(0.01)  # polling the writers' progress, not waiting for readiness
                 faulty.proxy.cut()
                 refused = sum(w.refusals for w in writers)

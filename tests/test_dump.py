@@ -16,7 +16,7 @@ from sqlalchemy import update
 from api import create_app, parley
 from api.cli import EXIT_OK, main
 from api.config import Settings
-from api.fixtures import FixtureSet, read_fixtures
+from api.fixtures import FixtureSet, read_fixtures, yamlio
 from api.fixtures.dump import dump_fixtures
 from api.fixtures.loader import read_records
 from api.fixtures.reader import DATASET_FILE
@@ -188,3 +188,12 @@ def test_the_dump_command_refuses_a_database_without_a_dataset(
     assert result.exit_code == EXIT_USAGE, result.output
     assert "load the fixtures first" in result.stderr
     assert not (tmp_path / "dumped").exists()
+
+
+def test_a_value_two_records_share_is_written_twice_not_as_an_alias():
+    # The loader refuses YAML aliases; PyYAML would write one for a shared object.
+    shared = ["russia", "ukraine"]
+    text = yamlio.dump({"talks": [{"parties": shared}, {"parties": shared}]})
+    assert "&" not in text
+    assert "*" not in text
+    assert yamlio.parse(text) == {"talks": [{"parties": shared}, {"parties": shared}]}

@@ -98,3 +98,29 @@ def test_the_committed_document_lists_only_built_in_formats(loaded_app):
         p for p in served["paths"]["/v1/talks"]["get"]["parameters"] if p["name"] == "format"
     ]
     assert served_parameter["schema"]["enum"] == ["json", *parley(loaded_app).exporters.names()]
+
+
+def test_every_link_names_an_operation_and_exactly_its_path_parameters():
+    operations = {
+        operation["operationId"]: (path, operation)
+        for path, methods in build_spec()["paths"].items()
+        for operation in methods.values()
+    }
+    links = [
+        (name, link)
+        for _path, operation in operations.values()
+        for response in operation["responses"].values()
+        for name, link in response.get("links", {}).items()
+    ]
+    assert links
+    for name, link in links:
+        path, target = operations[link["operationId"]]
+        in_path = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) == in_path, (name, link)
+        assert set(re.findall(r"\{(\w+)\}", path)) == in_path
+
+
+def test_a_created_record_links_on_to_every_operation_on_it():
+    responses = build_spec()["paths"]["/v1/talks"]["post"]["responses"]
+    targets = {link["operationId"] for link in responses["201"]["links"].values()}
+    assert targets == {"getTalk", "patchTalk", "replaceTalk", "deleteTalk", "listTalkRevisions"}

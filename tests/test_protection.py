@@ -251,7 +251,9 @@ def test_the_document_gives_every_limited_operation_its_429_and_every_database_o
             if path.startswith("/v1/talks") or path in ("/", "/v1/changes"):
                 database += 1
                 assert "Retry-After" in responses["503"]["headers"], (path, method)
-    assert paths["/docs"]["get"]["responses"].keys() == {"200"}
+    # /docs touches neither the database nor a limit (its only refusal is a query string
+    # that is not UTF-8, which every operation documents).
+    assert paths["/docs"]["get"]["responses"].keys() == {"200", "400"}
     assert limited > 0
     assert database > 0
 
@@ -268,3 +270,51 @@ def test_an_export_whose_database_fails_is_a_503_not_an_exporter_failure(client,
     response = client.get("/v1/talks.csv")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+
+
+class LostConnection:
+    """A driver connection whose cursors fail as the driver does when the server is gone."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def cursor(self) -> LostConnection:
+        return self
+
+    def execute(self, *_args: object) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_driver_error_on_a_fast_read_path_is_a_503(client, monkeypatch):
+    from api import prepared
+
+    dialect = parley(client.application).engine.dialect
+    lost = LostConnection(dialect.loaded_dbapi.OperationalError("the connection is lost"))
+    monkeypatch.setattr(prepared, "driver_connection", lambda _session: lost)
+    response = client.get("/v1/talks/istanbul-talks")
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+    # Served again at once: the failed connection did not go back to the pool poisoned.
+    monkeypatch.undo()
+    assert client.get("/v1/talks/istanbul-talks").status_code == 200
+
+
+def test_a_session_whose_close_fails_on_a_lost_connection_is_logged_not_raised(caplog):
+    from api import db
+
+    class Closing:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+            raise OperationalError("ROLLBACK", {}, ConnectionResetError("reset"))
+
+    session = Closing()
+    with caplog.at_level(logging.WARNING, logger="api.db"):
+        db._close(session)  # type: ignore[arg-type]
+    assert session.closed == 1
+    assert "closing a session failed: ConnectionResetError" in caplog.text

@@ -1,14 +1,18 @@
 """schemathesis against the committed openapi.yaml and the app loaded with the seed fixtures.
 
-Every read gets 100 generated examples and every write 50, from a fixed seed: no
-5xx, and no response that the document does not describe. Writes carry a valid
-token and the record's current ETag (injected below), so that they get past
-authentication and the precondition to the validation of what was generated.
+Every operation on its own: every read gets 50 generated examples and every write 50
+(times FUZZ_SCALE under `make fuzz`), from FUZZ_SEED (a fixed seed in `make test`):
+no 5xx, and no response that the document does not describe. Writes carry a valid
+token and the record's current ETag (injected by `with_credentials`), so that they
+get past authentication and the precondition to the validation of what was
+generated. Chains of operations are the state machine's, in test_stateful_fuzz.py,
+which reads the records it writes as well.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from api import parley, tokens
 from api.lifecycle import prepare_database
 from api.openapi import builtin_registry
 from tests.conftest import make_app
+from tests.fuzzing import Tally, fuzz_scale, fuzz_seed, with_credentials
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -50,48 +55,40 @@ def token(seeded_app: Flask) -> str:
         return tokens.create(session, "schemathesis", datetime.now(UTC), None)
 
 
+@pytest.fixture(scope="module")
+def tally() -> Iterator[Tally]:
+    """Every request this module's tests sent (in this process), reported at its end."""
+    sent = Tally()
+    yield sent
+    if sent.requests:
+        sent.report("stateless fuzz", fuzz_seed())
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 reads = schema.include(method="GET")
 writes = schema.exclude(method="GET")
 
 
-def with_credentials(case: schemathesis.Case, app: Flask, token: str) -> None:
-    """A valid token, and the current ETag of the record the write names, in place of
-    the generated ones. Headers that schemathesis left out on purpose (to check that
-    their absence is refused) stay out."""
-    headers = case.headers  # case-insensitive, changed in place
-    if "Authorization" in headers:
-        headers["Authorization"] = f"Bearer {token}"
-    if "If-Match" in headers:
-        current = app.test_client().get(case.formatted_path.split("/revisions")[0])
-        if current.status_code in (200, 410):
-            headers["If-Match"] = current.headers["ETag"]
+# The loaded profile's settings (deadline and derandomization), with this test's size.
+SUPPRESSED = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 
 
 @reads.parametrize()
-@seed(20261125)
-@settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-def test_every_read_answers_within_its_specification(case):
+@seed(fuzz_seed())
+@settings(max_examples=50 * fuzz_scale(), suppress_health_check=SUPPRESSED)
+def test_every_read_answers_within_its_specification(case, tally):
     # Every check but "schema-valid data is accepted": a cursor is opaque, so no schema
     # can tell which strings of its alphabet are cursors; the document gives 400 for them.
-    case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    tally.record(case, response.status_code)
 
 
 @writes.parametrize()
-@seed(20261125)
-@settings(
-    max_examples=50,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-def test_every_write_answers_within_its_specification(case, seeded_app, token):
+@seed(fuzz_seed())
+@settings(max_examples=50 * fuzz_scale(), suppress_health_check=SUPPRESSED)
+def test_every_write_answers_within_its_specification(case, seeded_app, token, tally):
     with_credentials(case, seeded_app, token)
     # Schema-valid bodies may still name records that do not exist (a 422): the
     # document cannot know which ids exist, so that check is left out here too.
-    case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    tally.record(case, response.status_code)

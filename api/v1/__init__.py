@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from api import db, parley
 from api.errors import ProblemError
@@ -37,6 +37,13 @@ class SlugConverter(BaseConverter):
     """A record id: lowercase words joined by hyphens (so ``istanbul-talks.csv`` is not one)."""
 
     regex = r"[a-z0-9]+(?:-[a-z0-9]+){0,40}"
+
+
+class RevisionConverter(IntegerConverter):
+    """A revision number in ASCII digits (werkzeug's ``int`` takes any Unicode digit, so
+    that ``/revisions/١`` would be revision 1 under a second URL)."""
+
+    regex = r"[0-9]{1,19}"
 
 
 def _urls() -> Urls:

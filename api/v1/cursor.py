@@ -22,6 +22,12 @@ from api.resources import Resource, Scalar
 VERSION = 1
 # base64url without padding; the decoder would otherwise skip stray characters.
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+# What a value the API issued never holds and a database cannot take: NUL (PostgreSQL
+# refuses it in text) and lone surrogates (no encoding can send them to a driver).
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
+# The integer columns cursors resume from are 32-bit on every backend; a value
+# beyond them is an error in the database, not an empty page.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 def encode(collection: str, digest: str, after: tuple[Any, ...]) -> str:
@@ -55,11 +61,18 @@ def _payload(token: str, collection: str, parameter: str) -> dict[str, Any]:
         raise invalid("is not a cursor this API issued") from None
     if not isinstance(payload, dict) or set(payload) != {"v", "c", "q", "k"}:
         raise invalid("is not a cursor this API issued")
-    if payload["v"] != VERSION:
+    values = payload["k"] if isinstance(payload["k"], list) else []
+    if any(isinstance(t, str) and _UNSENDABLE.search(t) for t in [payload["c"], *values]):
+        raise invalid("is not a cursor this API issued")
+    if not _is_int(payload["v"]) or payload["v"] != VERSION:  # true == 1 in Python
         raise invalid("was issued by another version of this API")
     if payload["c"] != collection:
         raise invalid("belongs to another collection")
     return payload
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and _INT_MIN <= value <= _INT_MAX
 
 
 def encode_position(scope: str, position: int) -> str:
@@ -74,9 +87,8 @@ def decode_position(token: str, scope: str, parameter: str = "cursor") -> int:
         payload["q"] != ""
         or not isinstance(values, list)
         or len(values) != 1
-        or not isinstance(values[0], int)
-        or isinstance(values[0], bool)
-        or not 0 <= values[0] < 2**63  # what a database integer can be compared with
+        or not _is_int(values[0])
+        or values[0] < 0
     ):
         raise bad_parameters(
             [{"parameter": parameter, "detail": "is not a cursor this API issued"}]
@@ -111,7 +123,7 @@ def _value(resource: Resource, name: str, value: Any) -> Any:
     assert isinstance(spec, Scalar)
     if value is None:
         return None
-    if spec.type == "int" and isinstance(value, int) and not isinstance(value, bool):
+    if spec.type == "int" and _is_int(value):
         return value
     if spec.type == "date" and isinstance(value, str):
         try:

@@ -19,6 +19,7 @@ from api.v1 import cursor, data
 from api.v1.catalog import COLLECTIONS
 from api.v1.collections import Collection
 from api.v1.http import etag_for, not_modified, revalidated
+from api.v1.params import QueryInteger
 from api.v1.schemas import VERSION, Urls, dump_one
 
 DEFAULT_LIMIT = 100
@@ -33,7 +34,7 @@ def _urls() -> Urls:
 @cache
 def _query_schema(names: tuple[str, ...]) -> Schema:
     available: dict[str, fields.Field[Any]] = {
-        "limit": fields.Integer(
+        "limit": QueryInteger(
             validate=validate.Range(1, MAX_LIMIT, error=f"must be between 1 and {MAX_LIMIT}")
         ),
         "cursor": fields.String(validate=validate.Length(min=1)),
@@ -249,5 +250,5 @@ def register(blueprint: Blueprint, id_pattern: str) -> None:
         item = f"/{collection.name}/{id_pattern}"
         blueprint.add_url_rule(f"{item}/revisions", view_func=revisions_view(collection))
         blueprint.add_url_rule(
-            f"{item}/revisions/<int:number>", view_func=revision_view(collection)
+            f"{item}/revisions/<revision:number>", view_func=revision_view(collection)
         )

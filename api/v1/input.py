@@ -12,6 +12,7 @@ exactly the same rules.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,11 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 # Deeper than any record's shape: deeper bodies are refused before they are walked.
 MAX_DEPTH = 16
+# JSON's \u escapes can spell a lone surrogate, which is not Unicode text: no encoding
+# can store it or send it back.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Python's own limit on the digits of an integer it converts; no member takes a tenth.
+MAX_DIGITS = 4300
 
 
 def invalid(problems: list[Problem], detail: str | None = None) -> ProblemError:
@@ -55,6 +61,37 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number has {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
+def _shown(text: str) -> str:
+    """``text`` with lone surrogates written as escapes, so that a message can hold it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first member name or string holding a lone surrogate, if any."""
+    if isinstance(value, str):
+        return path if LONE_SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{_shown(key)}" if path else _shown(key)
+            if LONE_SURROGATE.search(key):
+                return where
+            found = _lone_surrogate(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -86,6 +123,7 @@ def read_body(media_types: tuple[str, ...]) -> dict[str, Any]:
             raw.decode("utf-8"),
             object_pairs_hook=_unique_keys,
             parse_constant=_no_constants,
+            parse_int=_integer,
         )
     except UnicodeDecodeError as exc:
         raise ProblemError(400, f"The body is not UTF-8 (byte {exc.start}).") from None
@@ -97,6 +135,15 @@ def read_body(media_types: tuple[str, ...]) -> dict[str, Any]:
         raise ProblemError(400, "The body must be a JSON object: one record.")
     if _depth(body) > MAX_DEPTH:
         raise ProblemError(400, "The body is nested too deeply.")
+    where = _lone_surrogate(body)
+    if where is not None:
+        raise ProblemError(
+            400,
+            f"The body is not Unicode text: {where} holds a lone surrogate.",
+            errors=[
+                {"field": where, "detail": "holds a lone surrogate (a \\u escape of half a pair)"}
+            ],
+        )
     return body
 
 

@@ -9,12 +9,13 @@ knows a format by name.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 
-from api import ratelimit
+from api import parley, ratelimit
 from api.errors import DATABASE_UNAVAILABLE, ProblemError
 from exporters import Chunk, Collection
 from exporters.manager import Registered, Registry
@@ -86,21 +87,54 @@ def _encoded(chunks: Iterable[Chunk]) -> Iterator[bytes]:
             raise TypeError(f"an exporter yielded {type(chunk).__name__}, not str or bytes")
 
 
+class ExporterTimeout(Exception):
+    """An exporter took longer than the configured deadline to make one chunk."""
+
+
+def _deadlined(chunks: Iterator[bytes], seconds: float) -> Iterator[bytes]:
+    """``chunks``, each of which must come within ``seconds`` of being asked for.
+
+    The time is measured around the exporter's own work (``next``), not around
+    sending a chunk to a slow client, and checked when a chunk arrives: this
+    needs no thread per chunk, and cuts an exporter that is slow between chunks.
+    One that never returns from ``next`` is for gunicorn's worker timeout to end.
+    """
+    while True:
+        asked = time.monotonic()
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        taken = time.monotonic() - asked
+        if taken > seconds:
+            raise ExporterTimeout(f"took {taken:.1f} s to make a chunk (deadline {seconds:g} s)")
+        yield chunk
+
+
 def export_response(registered: Registered, collection: Collection, file_name: str) -> Response:
     """Stream ``collection`` through the exporter.
 
     The first chunk is produced before the response starts: an exporter that
-    fails at once costs a problem document. One that fails later ends the
-    stream without its final chunk, so the client sees an incomplete read; the
-    server goes on serving.
+    fails at once (or misses the chunk deadline, PARLEY_EXPORT_CHUNK_TIMEOUT)
+    costs a problem document. One that fails or misses the deadline later ends
+    the stream without its final chunk, so the client sees an incomplete read;
+    the server goes on serving.
     """
     exporter = registered.exporter
     ratelimit.charge("exports")
+    seconds = parley(current_app).settings.export_chunk_timeout
     try:
-        chunks = _encoded(exporter.export(collection))
+        chunks = _deadlined(_encoded(exporter.export(collection)), seconds)
         first = next(chunks, b"")
     except DATABASE_UNAVAILABLE:
         raise  # the database's fault, not the exporter's: a 503
+    except ExporterTimeout as exc:
+        log.error("exporter %r %s before its first chunk", exporter.name, exc)
+        raise ProblemError(
+            500,
+            f"The {exporter.name!r} exporter ({registered.plugin}) {exc}; "
+            "other formats are unaffected.",
+        ) from None
     except Exception:
         log.exception("exporter %r failed before its first chunk", exporter.name)
         raise ProblemError(
@@ -114,6 +148,9 @@ def export_response(registered: Registered, collection: Collection, file_name: s
             yield first
         try:
             yield from chunks
+        except ExporterTimeout as exc:
+            log.error("exporter %r %s; the response is cut", exporter.name, exc)
+            raise
         except Exception:
             log.exception("exporter %r failed mid-stream; the response is cut", exporter.name)
             raise

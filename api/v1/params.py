@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -22,6 +23,18 @@ MAX_LIMIT = 500
 RECORD_PATTERN = r"^[a-z]+(-[a-z]+)*/[a-z0-9]+(-[a-z0-9]+)*$"
 # Control characters have no place in a search, and PostgreSQL refuses NUL outright.
 printable = validate.Predicate("isprintable", error="must not contain control characters")
+DIGITS = re.compile(r"-?[0-9]+")
+
+
+class QueryInteger(fields.Integer):
+    """An integer in ASCII digits: int() alone also takes " 5", "5_0" and "٥" (an
+    Arabic-Indic five), which would give one page many URLs."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not DIGITS.fullmatch(value):
+            raise self.make_error("invalid")
+        number: int = super()._deserialize(value, attr, data, **kwargs)
+        return number
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,7 @@ class CollectionParams:
 @cache
 def _schema(collection: Collection) -> Schema:
     declared: dict[str, fields.Field[Any]] = {
-        "limit": fields.Integer(
+        "limit": QueryInteger(
             validate=validate.Range(1, MAX_LIMIT, error=f"must be between 1 and {MAX_LIMIT}")
         ),
         "cursor": fields.String(validate=validate.Length(min=1)),

@@ -304,7 +304,7 @@ def register(blueprint: Blueprint, id_pattern: str) -> None:
         blueprint.add_url_rule(item, view_func=update_view(collection, "PATCH"), methods=["PATCH"])
         blueprint.add_url_rule(item, view_func=delete_view(collection), methods=["DELETE"])
         blueprint.add_url_rule(
-            f"{item}/revisions/<int:number>/restore",
+            f"{item}/revisions/<revision:number>/restore",
             view_func=restore_view(collection),
             methods=["POST"],
         )

@@ -1,0 +1,165 @@
+"""The worker-timeout backstop for threaded workers.
+
+gunicorn kills a *sync* worker that stays silent past ``--timeout``: a request
+stuck inside the application (an exporter hanging in one chunk) costs that
+worker, which is replaced. A *gthread* worker's main loop keeps reporting to
+the arbiter whatever its request threads do, so gunicorn never notices a stuck
+thread; each one holds a thread of the pool for good.
+
+This module puts the backstop back: a WSGI wrapper notes when each request is
+busy inside the application (running the view, or making its next chunk: not
+while gunicorn writes a chunk to a slow client), and a thread in every worker
+checks them. A request busy past the timeout stops the worker, which lets its
+other requests finish (within the graceful timeout) and then exits, to be
+replaced by the arbiter, as a sync worker would be.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# How often the watching thread looks: the cut comes at most this late.
+POLL_SECONDS = 0.5
+# A worker that cannot stop this way exits with this status (any but gunicorn's
+# boot and load errors, 3 and 4, which would halt the whole server).
+EXIT_STATUS = 1
+
+
+@dataclass
+class _Request:
+    description: str
+    busy_since: float | None
+
+
+class RequestWatchdog:
+    """A WSGI app that keeps track of how long each of its requests has been busy."""
+
+    def __init__(
+        self, app: WSGIApp, timeout: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._clock = clock
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._requests: dict[int, _Request] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        key = next(self._ids)
+        description = f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}"
+        with self._lock:
+            self._requests[key] = _Request(description, self._clock())
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._forget(key)
+            raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            # A file sent as it is (gunicorn's sendfile): nothing in it can hang.
+            self._forget(key)
+            return result
+        self._set_busy(key, False)
+        return self._watched(key, result)
+
+    def _watched(self, key: int, result: Iterable[bytes]) -> _WatchedBody:
+        return _WatchedBody(self, key, result)
+
+    def _set_busy(self, key: int, busy: bool) -> None:
+        with self._lock:
+            request = self._requests.get(key)
+            if request is not None:
+                request.busy_since = self._clock() if busy else None
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self._requests.pop(key, None)
+
+    def overdue(self) -> list[str]:
+        """The requests busy inside the application for longer than the timeout."""
+        now = self._clock()
+        with self._lock:
+            return [
+                f"{request.description} busy for {now - request.busy_since:.1f} s"
+                for request in self._requests.values()
+                if request.busy_since is not None and now - request.busy_since > self.timeout
+            ]
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+
+class _WatchedBody:
+    """The app's response body, busy while it makes each chunk.
+
+    A class rather than a generator: gunicorn may close a body it never
+    iterated, and an unstarted generator would skip its clean-up.
+    """
+
+    def __init__(self, watchdog: RequestWatchdog, key: int, result: Iterable[bytes]) -> None:
+        self._watchdog = watchdog
+        self._key = key
+        self._result = result
+        self._iterator = iter(result)
+
+    def __iter__(self) -> _WatchedBody:
+        return self
+
+    def __next__(self) -> bytes:
+        self._watchdog._set_busy(self._key, True)
+        try:
+            return next(self._iterator)
+        finally:
+            self._watchdog._set_busy(self._key, False)
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            self._watchdog._forget(self._key)
+
+
+def watch(worker: Any, watchdog: RequestWatchdog, graceful_timeout: float) -> None:
+    """Stop ``worker`` once a request overstays; runs in its own daemon thread."""
+    while True:
+        time.sleep(POLL_SECONDS)
+        overdue = watchdog.overdue()
+        if overdue:
+            break
+    worker.log.critical(
+        "WORKER TIMEOUT (pid:%s): %s, past the %g s timeout; the worker stops and is replaced",
+        os.getpid(),
+        "; ".join(overdue),
+        watchdog.timeout,
+    )
+    # Stop accepting; the requests that are not stuck get the graceful timeout.
+    worker.alive = False
+    stuck = len(overdue)
+    deadline = time.monotonic() + graceful_timeout
+    while watchdog.in_flight() > stuck and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    # A stuck thread cannot be stopped, and the interpreter would wait for it at exit.
+    os._exit(EXIT_STATUS)
+
+
+def start_watching(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook for threaded workers."""
+    watchdog = worker.wsgi
+    if isinstance(watchdog, RequestWatchdog):
+        threading.Thread(
+            target=watch,
+            args=(worker, watchdog, worker.cfg.graceful_timeout),
+            name="parley-watchdog",
+            daemon=True,
+        ).start()
