@@ -70,7 +70,7 @@ bench: $(STAMP)
 
 # The soak: mixed reads, exports and writes against gunicorn on PostgreSQL for
 # SOAK_SECONDS (ten minutes by default), then no errors, no lost write, and worker
-# memory flat within 10% after warm-up. `make test` runs a 20-second form of it.
+# memory flat within 10% after warm-up. `make test` runs a 60-second form of it.
 SOAK_SECONDS ?= 600
 soak: $(STAMP)
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m tests.soak

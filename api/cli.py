@@ -116,8 +116,8 @@ def main() -> None:
     "--timeout",
     default=None,
     type=click.IntRange(1, 3600),
-    help="Seconds a worker may take over one request before gunicorn restarts it "
-    "(with --threads 1; threaded workers are only restarted when they stop entirely). "
+    help="Seconds a request may stay busy inside the application (its view, or its "
+    "next chunk) before its worker is stopped and replaced. "
     "Default: PARLEY_WORKER_TIMEOUT, 60.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")

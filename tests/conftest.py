@@ -104,17 +104,22 @@ def make_app(database_url: str, instance: Path, **settings: Any) -> Flask:
     )
 
 
+def fresh_database_url(request: pytest.FixtureRequest, backend: str, instance: Path) -> str:
+    """An empty database of ``backend``: a file in ``instance``, or a PostgreSQL database
+    of its own (dropped at the end of the session)."""
+    if backend == "sqlite":
+        return f"sqlite:///{instance / 'parley.sqlite3'}"
+    url: str = request.getfixturevalue("make_postgres_database")()
+    return url
+
+
 @pytest.fixture(scope="session")
 def loaded_app(
     request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
     """The app on a database migrated and loaded from the fixtures, once per session."""
     instance = tmp_path_factory.mktemp(f"instance-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite:///{instance / 'parley.sqlite3'}"
-    else:
-        url = request.getfixturevalue("make_postgres_database")()
-    app = make_app(url, instance)
+    app = make_app(fresh_database_url(request, backend, instance), instance)
     prepare_database(app)
     yield app
     parley(app).engine.dispose()

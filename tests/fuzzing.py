@@ -17,6 +17,7 @@ import dataclasses
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -48,6 +49,20 @@ def report_line(line: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as report:
             report.write(line + "\n")
+
+
+def documented_app(instance: Path) -> Flask:
+    """The app on a fresh SQLite database loaded with the fixtures, serving exactly the
+    formats the committed document lists (the built-in ones), whatever plugins this
+    environment has installed."""
+    from api.lifecycle import prepare_database
+    from api.openapi import builtin_registry
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{instance / 'parley.sqlite3'}", instance)
+    prepare_database(app)
+    app.extensions["parley"] = dataclasses.replace(parley(app), exporters=builtin_registry())
+    return app
 
 
 def with_credentials(case: schemathesis.Case, app: Flask, token: str) -> None:

@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from api import lifecycle, parley
 from api.fixtures import FixtureError, read_fixtures, read_records
 from api.resources import RESOURCES, AnyRef, Ref, Scalar
-from tests.conftest import REPO, make_app
+from tests.conftest import REPO, fresh_database_url, make_app
 from tests.dbstate import fingerprint
 from tests.fuzzing import fuzz_scale, fuzz_seed, report_line
 
@@ -279,12 +279,7 @@ def loader(
     request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Loader]:
     instance = tmp_path_factory.mktemp(f"fixture-fuzz-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite:///{instance / 'parley.sqlite3'}"
-    else:
-        make: Callable[[], str] = request.getfixturevalue("make_postgres_database")
-        url = make()
-    app = make_app(url, instance)
+    app = make_app(fresh_database_url(request, backend, instance), instance)
     lifecycle.prepare_database(app)
     yield Loader(app)
     parley(app).engine.dispose()

@@ -14,10 +14,11 @@ from flask import Flask
 from api import create_app, parley, tokens
 from api.lifecycle import prepare_database
 from api.v1 import data
-from api.v1.pagecache import CachedPage, PageCache
+from api.v1.pagecache import CachedPage, PageCache, page_cache
 from tests.conftest import make_app
 
 PAGE = "/v1/talks?limit=10"
+TALK = "/v1/talks/istanbul-talks"
 
 
 @pytest.fixture
@@ -87,27 +88,71 @@ def test_a_write_in_another_worker_is_seen_at_once(two_workers, counted_pages):
 
 
 def test_the_cache_holds_no_more_than_its_bytes():
-    cache = PageCache(max_bytes=800)
+    cache = cache_at(1, "etag-0")
     for n in range(10):
-        cache.put(f"etag-{n}", CachedPage(b"x" * 100, ()))
-    kept = [n for n in range(10) if cache.get(f"etag-{n}") is not None]
+        cache.put(f"etag-{n}", 1, CachedPage(b"x" * 100, ()))
+    kept = [n for n in range(10) if cache.get(f"etag-{n}", 1) is not None]
     assert kept == [2, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_a_page_larger_than_an_eighth_of_the_cache_is_not_kept():
-    cache = PageCache(max_bytes=800)
-    cache.put("big", CachedPage(b"x" * 101, ()))
-    assert cache.get("big") is None
+    cache = cache_at(1, "small")
+    cache.put("big", 1, CachedPage(b"x" * 101, ()))
+    assert cache.get("big", 1) is None
 
 
 def test_a_page_used_again_outlives_newer_ones():
-    cache = PageCache(max_bytes=800)
+    cache = cache_at(1, "a")
     for name in "abcdefgh":
-        cache.put(name, CachedPage(b"x" * 100, ()))
-    assert cache.get("a") is not None
-    cache.put("i", CachedPage(b"x" * 100, ()))
-    assert cache.get("b") is None
-    assert cache.get("a") is not None
+        cache.put(name, 1, CachedPage(b"x" * 100, ()))
+    assert cache.get("a", 1) is not None
+    cache.put("i", 1, CachedPage(b"x" * 100, ()))
+    assert cache.get("b", 1) is None
+    assert cache.get("a", 1) is not None
+
+
+def cache_at(revision: int, *etags: str) -> PageCache:
+    cache = PageCache(max_bytes=800)
+    cache.get(etags[0], revision)  # a request reads the revision, misses, then keeps its page
+    for etag in etags:
+        cache.put(etag, revision, CachedPage(b"x" * 100, ()))
+    return cache
+
+
+def test_a_request_reading_another_data_revision_drops_the_pages_of_the_old_one():
+    cache = cache_at(1, "a", "b", "c")
+    assert cache.size == 300
+    assert cache.get("d", 2) is None
+    assert cache.size == 0
+    assert cache.get("a", 1) is None
+
+
+def test_an_older_data_revision_also_drops_them():
+    # A database put back from a backup numbers its revisions again.
+    cache = cache_at(7, "a")
+    assert cache.get("a", 3) is None
+    assert cache.size == 0
+
+
+def test_a_page_made_from_data_another_request_saw_replaced_is_not_kept():
+    cache = cache_at(5, "new")
+    cache.put("late", 4, CachedPage(b"x" * 100, ()))  # its request read before a write
+    assert cache.size == 100
+    assert cache.get("new", 5) is not None
+
+
+def test_writes_keep_the_cache_to_the_current_revision(loaded_app, editor):
+    cache = page_cache(loaded_app)
+    assert cache is not None
+    reads = loaded_app.test_client()
+    for n in range(3):
+        for limit in (1, 2, 3):
+            assert reads.get(f"/v1/talks?limit={limit}").status_code == 200
+        held = cache.size
+        response = editor.write("PATCH", TALK, {"notes": f"note {n}"})
+        assert response.status_code == 200
+        assert reads.get("/v1/talks?limit=1").status_code == 200
+        assert 0 < cache.size < held
 
 
 def test_no_cache_when_its_size_is_zero(loaded_app, counted_pages):

@@ -11,7 +11,6 @@ which reads the records it writes as well.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,23 +22,14 @@ from hypothesis import HealthCheck, seed, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import parley, tokens
-from api.lifecycle import prepare_database
-from api.openapi import builtin_registry
-from tests.conftest import make_app
-from tests.fuzzing import Tally, fuzz_scale, fuzz_seed, with_credentials
+from tests.fuzzing import Tally, documented_app, fuzz_scale, fuzz_seed, with_credentials
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
 @pytest.fixture(scope="module")
 def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    instance = tmp_path_factory.mktemp("schemathesis")
-    app = make_app(f"sqlite:///{instance / 'parley.sqlite3'}", instance)
-    prepare_database(app)
-    # The committed document lists the built-in formats only: test against exactly those,
-    # whatever plugins this environment has installed.
-    app.extensions["parley"] = dataclasses.replace(parley(app), exporters=builtin_registry())
-    return app
+    return documented_app(tmp_path_factory.mktemp("schemathesis"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ FUZZ_SCALE times longer from the seed FUZZ_SEED.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance, use_afte
 
 from api import parley, tokens
 from api.fixtures import FixtureSet
-from api.lifecycle import prepare_database
-from api.openapi import builtin_registry
-from tests.conftest import make_app
 from tests.fuzzing import (
     ScenarioDatabase,
     Tally,
     creatable,
+    documented_app,
     fuzz_scale,
     fuzz_seed,
     with_credentials,
@@ -65,12 +62,7 @@ def round_settings() -> settings:
 
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    instance = tmp_path_factory.mktemp("stateful")
-    app = make_app(f"sqlite:///{instance / 'parley.sqlite3'}", instance)
-    prepare_database(app)
-    # The committed document lists the built-in formats only.
-    app.extensions["parley"] = dataclasses.replace(parley(app), exporters=builtin_registry())
-    return app
+    return documented_app(tmp_path_factory.mktemp("stateful"))
 
 
 def test_chains_of_requests_stay_within_the_specification(

@@ -123,7 +123,7 @@ def list_records(
     if cached is not None:
         return _negotiated(cached)
     pages = None if exporter is not None or reference() else page_cache(current_app)
-    kept = pages.get(etag) if pages is not None else None
+    kept = pages.get(etag, revision) if pages is not None else None
     if kept is not None:
         response = current_app.response_class(kept.body, mimetype="application/json")
         response.headers.extend(kept.headers)
@@ -182,7 +182,7 @@ def list_records(
             for name in ("Link", "Preference-Applied")
             if name in response.headers
         )
-        pages.put(etag, CachedPage(response.get_data(), kept_headers))
+        pages.put(etag, revision, CachedPage(response.get_data(), kept_headers))
     return _negotiated(cacheable(response, etag))
 
 
