@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 from typing import Any
 
 import orjson
@@ -174,14 +175,12 @@ def with_canonical(statement: Select[Any], resource: Resource) -> Select[Any]:
     return statement.add_columns(data).select_from(table.outerjoin(revision, current))
 
 
-_CANONICAL_FIELDS: dict[str, list[tuple[str, str | None, str]]] = {}
+CanonicalFields = tuple[tuple[str, str | None, str], ...]
 
 
-def _canonical_fields(resource: Resource) -> list[tuple[str, str | None, str]]:
+@cache
+def _canonical_fields(resource: Resource) -> CanonicalFields:
     """(field, the row's column that also holds it or None, how to read it) in order."""
-    found = _CANONICAL_FIELDS.get(resource.name)
-    if found is not None:
-        return found
     described: list[tuple[str, str | None, str]] = []
     for spec in resource.fields:
         if isinstance(spec, Scalar):
@@ -192,11 +191,10 @@ def _canonical_fields(resource: Resource) -> list[tuple[str, str | None, str]]:
             described.append((spec.name, None, "about"))
         else:
             described.append((spec.name, None, "value"))
-    _CANONICAL_FIELDS[resource.name] = described
-    return described
+    return tuple(described)
 
 
-def _from_data(resource: Resource, row: Row, data: Any) -> Row | None:
+def _from_data(fields: CanonicalFields, row: Row, data: Any) -> Row | None:
     """The record of ``row`` from its canonical form, or None when the form does not
     agree with the row (a table changed without its revision): then the tables decide."""
     record: Row = {
@@ -206,7 +204,7 @@ def _from_data(resource: Resource, row: Row, data: Any) -> Row | None:
         "updated_at": row["updated_at"],
     }
     try:
-        for name, column_, kind in _canonical_fields(resource):
+        for name, column_, kind in fields:
             value = data[name]
             if kind == "date" and value is not None:
                 value = date.fromisoformat(value)
@@ -229,10 +227,11 @@ def from_canonical(session: Session, resource: Resource, rows: list[Row]) -> lis
     canonical forms (and the owner links, which no revision holds)."""
     if not rows:
         return rows
+    fields = _canonical_fields(resource)
     built: list[Row | None] = []
     for row in rows:
         text = row[CANONICAL]
-        built.append(None if text is None else _from_data(resource, row, orjson.loads(text)))
+        built.append(None if text is None else _from_data(fields, row, orjson.loads(text)))
     missing = [row for row, record in zip(rows, built, strict=True) if record is None]
     hydrated = {r["id"]: r for r in hydrate(session, resource, missing)} if missing else {}
     owners = (

@@ -68,9 +68,6 @@ class RequestWatchdog:
             self._forget(key)
             return result
         self._set_busy(key, False)
-        return self._watched(key, result)
-
-    def _watched(self, key: int, result: Iterable[bytes]) -> _WatchedBody:
         return _WatchedBody(self, key, result)
 
     def _set_busy(self, key: int, busy: bool) -> None:

@@ -12,7 +12,6 @@ exactly the same rules.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from api.fixtures.errors import flatten_messages
 from api.fixtures.reader import Record, canonical_record
 from api.fixtures.schemas import record_schema
 from api.resources import AnyRef, Positions, Ref, RefList, Resource, owner_links
+from api.text import SURROGATE, strings
 from api.v1.schemas import Urls, dump_one
 
 Problem = tuple[str, str]
@@ -33,9 +33,6 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 # Deeper than any record's shape: deeper bodies are refused before they are walked.
 MAX_DEPTH = 16
-# JSON's \u escapes can spell a lone surrogate, which is not Unicode text: no encoding
-# can store it or send it back.
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Python's own limit on the digits of an integer it converts; no member takes a tenth.
 MAX_DIGITS = 4300
 
@@ -69,29 +66,10 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def _shown(text: str) -> str:
-    """``text`` with lone surrogates written as escapes, so that a message can hold it."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _lone_surrogate(value: Any, path: str = "") -> str | None:
+def _lone_surrogate(body: Any) -> str | None:
     """The path of the first member name or string holding a lone surrogate, if any."""
-    if isinstance(value, str):
-        return path if LONE_SURROGATE.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{_shown(key)}" if path else _shown(key)
-            if LONE_SURROGATE.search(key):
-                return where
-            found = _lone_surrogate(item, where)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _lone_surrogate(item, f"{path}[{i}]")
-            if found is not None:
-                return found
-    return None
+    found = (where for where, value, _key in strings(body, "") if SURROGATE.search(value))
+    return next(found, None)
 
 
 def _depth(value: Any, level: int = 0) -> int:

@@ -97,7 +97,8 @@ def _deadlined(chunks: Iterator[bytes], seconds: float) -> Iterator[bytes]:
     The time is measured around the exporter's own work (``next``), not around
     sending a chunk to a slow client, and checked when a chunk arrives: this
     needs no thread per chunk, and cuts an exporter that is slow between chunks.
-    One that never returns from ``next`` is for gunicorn's worker timeout to end.
+    One that never returns from ``next`` is for the worker timeout to end
+    (gunicorn's own for sync workers, ``api.watchdog`` for threaded ones).
     """
     while True:
         asked = time.monotonic()

@@ -41,12 +41,12 @@ class ExportResult:
         return asdict(self) | {"rows_per_second": round(self.rows_per_second, 1)}
 
 
-def measured(
-    name: str, command: list[str], rows: int, timeout: float, env: dict[str, str] | None = None
-) -> ExportResult:
-    """Run ``command`` under the memory wrapper, its output to the null device."""
+def _report(
+    what: str, module: str, args: list[str], timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``python -m module args`` and read the JSON report on its last line of output."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.memory", "--timeout", str(timeout), "--", *command],
+        [sys.executable, "-m", module, *args],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -55,10 +55,20 @@ def measured(
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{name}: the memory wrapper failed:\n{done.stderr[-2000:]}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["stderr"] = done.stderr
+    return report
+
+
+def measured(
+    name: str, command: list[str], rows: int, timeout: float, env: dict[str, str] | None = None
+) -> ExportResult:
+    """Run ``command`` under the memory wrapper, its output to the null device."""
+    args = ["--timeout", str(timeout), "--", *command]
+    report = _report(f"{name}: the memory wrapper", "tests.bench.memory", args, timeout, env)
     if report["status"] != 0:
-        raise RuntimeError(f"{name} exited {report['status']}:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{name} exited {report['status']}:\n{report['stderr'][-2000:]}")
     return ExportResult(
         name,
         rows,
@@ -89,17 +99,7 @@ def c_limit(database: Database, rows: int, tool: str, timeout: float) -> ExportR
 
 
 def over_http(name: str, url: str, rows: int, timeout: float) -> ExportResult:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.fetch", url, str(timeout)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout + SLACK,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{name}: the client failed:\n{done.stderr[-2000:]}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _report(f"{name}: the client", "tests.bench.fetch", [url, str(timeout)], timeout)
     if report["status"] != 200:
         raise RuntimeError(f"{name}: GET {url} answered {report['status']}")
     return ExportResult(name, rows, round(report["seconds"], 3), bytes=report["bytes"])

@@ -161,36 +161,20 @@ def gunicorn_description(config: ServeConfig) -> dict[str, Any]:
     }
 
 
+def _serving_args(config: ServeConfig) -> list[str]:
+    """The options Parley's server and the bare one share: the same gunicorn set-up."""
+    return ["--port", "0", "--workers", str(config.workers), "--threads", str(config.threads)]
+
+
 def parley(database: Database, config: ServeConfig, instance: Path) -> Server:
-    command = [
-        str(PARLEY),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--workers",
-        str(config.workers),
-        "--threads",
-        str(config.threads),
-    ]
+    command = [str(PARLEY), "serve", "--host", "127.0.0.1", *_serving_args(config)]
     server = _start("parley", command, parley_env(database.url, instance))
     server.description |= {**gunicorn_description(config)}
     return server
 
 
 def bare(config: ServeConfig) -> Server:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.bench.bare",
-        "--port",
-        "0",
-        "--workers",
-        str(config.workers),
-        "--threads",
-        str(config.threads),
-    ]
+    command = [sys.executable, "-m", "tests.bench.bare", *_serving_args(config)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "DATABASE_"))}
     server = _start("bare", command, env)
     server.description |= {**gunicorn_description(config)}
