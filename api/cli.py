@@ -316,7 +316,7 @@ def _export_collection(
     import os
 
     from api.v1.catalog import COLLECTIONS
-    from api.v1.export import dataset_info, open_collection
+    from api.v1.export import dataset_info, open_collection, rendered_chunks
     from api.v1.schemas import Urls
 
     if check_dir is not None:
@@ -325,7 +325,8 @@ def _export_collection(
         raise click.UsageError(
             f"unknown collection {name!r}; collections: {', '.join(COLLECTIONS)}"
         )
-    state = parley(create_app(_settings()))
+    app = create_app(_settings())
+    state = parley(app)
     registry = state.exporters
     wanted = [part.strip() for part in (formats or "").split(",") if part.strip()]
     chosen = registry.get(wanted[0]) if len(wanted) == 1 else None
@@ -338,7 +339,8 @@ def _export_collection(
     with state.sessions() as session, _output(out, f"{name}.{exporter.extension}") as sink:
         records = open_collection(session, name, urls, dataset_info(session, urls))
         try:
-            for chunk in exporter.export(records):
+            made = rendered_chunks(session, app, chosen, records, urls)
+            for chunk in made if made is not None else exporter.export(records):
                 sink.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
         except BrokenPipeError:
             # The reader went away (`| head`): nothing more can be written, not even a flush.

@@ -78,6 +78,8 @@ class Settings:
     fast_paths: bool = True
     # Bytes of JSON pages each worker keeps by ETag (api.v1.pagecache); 0 keeps none.
     page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES
+    # Keep each record's export chunks in the database until it changes (api.v1.renderings).
+    renderings: bool = True
     # Origins allowed to read through CORS: empty (the default) allows none, ("*",) any.
     cors_origins: tuple[str, ...] = ()
     # None turns a limit off.
@@ -129,6 +131,7 @@ class Settings:
             access_log=_flag(env, "PARLEY_ACCESS_LOG", default=True),
             page_cache_bytes=_number(env, "PARLEY_PAGE_CACHE_BYTES", DEFAULT_PAGE_CACHE_BYTES, 0),
             export_chunk_timeout=chunk_timeout,
+            renderings=_flag(env, "PARLEY_RENDERINGS", default=True),
         )
 
 

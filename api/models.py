@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -327,3 +328,24 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Rendering(Base):
+    """One record's chunk of one export format, kept until the record changes.
+
+    A cache (``api.renderings``): it holds nothing the other tables do not decide. A
+    rendering is of the record as of ``revision``, in ``variant`` (the exporter, its
+    code and the base URL), with ``context`` the owners it named (a delegation's talk);
+    it is used only while all three still hold. There is deliberately no foreign key
+    to ``revisions``: renderings are written by their own short transactions, which
+    must never wait on a writer's uncommitted revision.
+    """
+
+    __tablename__ = "renderings"
+
+    resource: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revision: Mapped[int]
+    context: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)

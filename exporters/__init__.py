@@ -16,6 +16,15 @@ the ETag), ``export_dataset(dataset)`` yielding ``(file_name, chunks)`` pairs
 for a whole-dataset snapshot, and ``documents()`` yielding
 ``(path, media_type, bytes)`` of static documents the format needs, which the
 API serves under ``/v1/``.
+
+One more optional member, ``export_parts(collection)``, is for formats whose
+output is a head, then one chunk per record that depends on that record alone,
+then a tail (a CSV row per record, a line of NDJSON). It returns
+``RecordParts``; ``head``, then ``record(r)`` for each record, then ``tail``
+(``str`` or ``bytes`` each, as chunks are) must be exactly what ``export``
+writes (the conformance kit checks it). Parley then keeps each record's chunk in
+the database and reuses it until the record changes (``api.v1.renderings``), so
+that exporting unchanged records costs no serialization at all.
 """
 
 from __future__ import annotations
@@ -74,6 +83,19 @@ class Dataset:
             yield self.opener(name)
 
 
+@dataclass(frozen=True)
+class RecordParts:
+    """An export cut into parts: ``head``, ``record(r)`` for each record, ``tail``.
+
+    ``record`` must depend on its record alone (never on the others, their order or
+    their number), since Parley reuses a record's chunk in any export that includes it.
+    """
+
+    head: Chunk
+    record: Callable[[Record], Chunk]
+    tail: Chunk = b""
+
+
 @runtime_checkable
 class Exporter(Protocol):
     name: str
@@ -92,6 +114,7 @@ __all__ = [
     "DatasetInfo",
     "Exporter",
     "Record",
+    "RecordParts",
     "hookimpl",
     "hookspec",
 ]

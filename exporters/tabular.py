@@ -78,7 +78,7 @@ from api.resources import (
     TextList,
     owner_links,
 )
-from exporters import Collection, Dataset, Record, hookimpl
+from exporters import Collection, Dataset, Record, RecordParts, hookimpl
 
 ROWS_PER_CHUNK = 100
 ID_SEPARATOR = ";"
@@ -536,6 +536,24 @@ class CsvExporter:
     def export(self, collection: Collection) -> Iterator[bytes]:
         names = columns(collection)
         return _csv_chunks(names, _record_rows(names, collection.records))
+
+    def export_parts(self, collection: Collection) -> RecordParts:
+        """The header, then one row per record: what ``export`` writes, cut per record."""
+        names = columns(collection)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+        def written(row: Row) -> bytes:
+            writer.writerow(row)
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+            return text.encode("utf-8")
+
+        def record(one: Record) -> bytes:
+            return written(next(_record_rows(names, iter((one,)))))
+
+        return RecordParts(written(names), record)
 
     def export_dataset(self, dataset: Dataset) -> Iterator[tuple[str, Iterator[bytes]]]:
         found = tables(dataset)

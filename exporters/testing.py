@@ -45,8 +45,9 @@ In a plugin's test suite, each check can also run on its own::
     def test_my_exporter_conforms(check):
         check(MyExporter())
 
-``check_dataset`` and ``check_documents`` apply to exporters with
-``export_dataset`` and ``documents``; ``check_exporter`` runs them when present.
+``check_dataset``, ``check_documents`` and ``check_parts`` apply to exporters with
+``export_dataset``, ``documents`` and ``export_parts``; ``check_exporter`` runs them
+when present.
 
 What is checked:
 
@@ -65,6 +66,9 @@ What is checked:
 - ``export_dataset(dataset)``: ``(file_name, chunks)`` pairs with unique plain
   file names (no path separators, no ``..``), deterministic, also for an empty
   dataset;
+- ``export_parts(collection)``: ``RecordParts`` whose head, each record's chunk
+  and tail add up to exactly what ``export`` writes (also for an empty
+  collection), a record's chunk being the same in any collection;
 - ``documents()``: ``(path, media_type, bytes)`` with unique relative paths
   (no ``..``) that do not shadow a collection under ``/v1/``, deterministic.
 
@@ -842,6 +846,55 @@ def check_documents(exporter: Any) -> None:
         raise _fail(exporter, "two calls of documents() give different documents")
 
 
+def check_parts(
+    exporter: Any, collection_factory: CollectionFactory | None = None, *, n: int = SAMPLE_SIZE
+) -> None:
+    """``export_parts(collection)`` gives ``RecordParts`` whose head, records and tail
+    are exactly what ``export`` writes, each record's chunk the same whichever records
+    surround it (an empty collection included)."""
+    from exporters import RecordParts
+
+    if not callable(getattr(exporter, "export_parts", None)):
+        raise _fail(exporter, "has no export_parts(collection) method to check")
+    for what, factory in _factories(collection_factory):
+        for size in (0, n):
+            described = _described(what, factory(0).name, size)
+            whole = _joined(exporter, factory(size), described)
+            parts = exporter.export_parts(factory(size))
+            if not isinstance(parts, RecordParts):
+                raise _fail(
+                    exporter,
+                    f"export_parts of {described} gave {type(parts).__name__}, not RecordParts",
+                )
+            records = list(factory(size).records)
+            chunks = [parts.head, *(parts.record(r) for r in records), parts.tail]
+            for chunk in chunks:
+                if not isinstance(chunk, str | bytes):
+                    raise _fail(
+                        exporter,
+                        f"export_parts of {described} made a {type(chunk).__name__} part, "
+                        "not str or bytes",
+                    )
+            cut = b"".join(_encode(chunk) for chunk in chunks)
+            if cut != whole:
+                raise _fail(
+                    exporter,
+                    f"export_parts of {described} does not add up to export "
+                    f"{_difference(whole, cut)}; head + record(r) for each record + tail "
+                    "must be exactly the bytes export writes",
+                )
+            # A record's chunk is reused in any export that includes it: alone, too.
+            for record in records[:3]:
+                alone = exporter.export_parts(factory(1)).record(record)
+                if _encode(alone) != _encode(parts.record(record)):
+                    raise _fail(
+                        exporter,
+                        f"export_parts of {described}: record {record.get('id')!r} gives "
+                        "another chunk in another collection; a record's chunk must "
+                        "depend on that record alone",
+                    )
+
+
 def check_exporter(
     exporter: Any,
     collection_factory: CollectionFactory | None = None,
@@ -859,6 +912,8 @@ def check_exporter(
         check_dataset(exporter, dataset_factory)
     if getattr(exporter, "documents", None) is not None:
         check_documents(exporter)
+    if getattr(exporter, "export_parts", None) is not None:
+        check_parts(exporter, collection_factory)
 
 
 __all__ = [
@@ -877,6 +932,7 @@ __all__ = [
     "check_empty",
     "check_exporter",
     "check_media_type",
+    "check_parts",
     "check_reads_every_record",
     "check_streaming",
     "export_bytes",

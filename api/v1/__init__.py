@@ -18,7 +18,7 @@ from api.paths import reference
 from api.v1 import cursor, data, history, negotiation, pagecache, writes
 from api.v1.catalog import COLLECTIONS, NESTED
 from api.v1.collections import Collection
-from api.v1.export import dataset_info, open_collection
+from api.v1.export import dataset_info, open_collection, rendered_chunks
 from api.v1.http import cacheable, etag_for, live_etag, not_modified
 from api.v1.pagecache import CachedPage, page_cache
 from api.v1.params import CollectionParams, parse, wants_count
@@ -142,8 +142,18 @@ def list_records(
             sort=params.sort,
             id_descending=params.id_descending,
         )
+        chunks = rendered_chunks(
+            session,
+            current_app,
+            exporter,
+            records,
+            _urls(),
+            conditions=tuple(conditions),
+            sort=params.sort,
+            id_descending=params.id_descending,
+        )
         file_name = f"{scope.replace('/', '-')}.{exporter.exporter.extension}"
-        response = negotiation.export_response(exporter, records, file_name)
+        response = negotiation.export_response(exporter, records, file_name, chunks)
         return _negotiated(cacheable(response, etag))
     page = data.fetch_page(
         session,

@@ -7,7 +7,7 @@ the citations (never one per record).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,15 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.paths import reference
-from api.prepared import STATEMENTS
+from api.prepared import STATEMENTS, id_list, ids_in
 from api.records import Row, from_canonical, hydrate, with_canonical
 from api.resources import (
     Resource,
     Scalar,
 )
+
+# What a page selects from a resource's table (``page_statement``'s ``columns``).
+Columns = Callable[[Resource], Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -99,14 +102,12 @@ def page_statement(
     dialect: str,
     *,
     limit: Any = None,
-    canonical: bool = False,
+    columns: Columns | None = None,
 ) -> Select[Any]:
-    """One page of live rows; ``canonical`` adds each row's canonical form
-    (``records.with_canonical``)."""
+    """One page of live rows: every column of the table, or what ``columns`` selects
+    (``canonical``: those and each row's canonical form)."""
     table = resource.table
-    statement = select(table)
-    if canonical:
-        statement = with_canonical(statement, resource)
+    statement = select(table) if columns is None else columns(resource)
     statement = statement.where(table.c.deleted_at.is_(None), *query.conditions)
     ordered = [(sort_column(resource, key.field, dialect), key.descending) for key in query.sort]
     id_column = sort_column(resource, "id", dialect)
@@ -154,13 +155,27 @@ def _page_shape(query: PageQuery) -> tuple[Any, ...] | None:
     return ("page", tuple(query.sort), query.id_descending, nulls)
 
 
-def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[Row]:
-    """The page's rows, with their canonical forms."""
+def canonical(resource: Resource) -> Select[Any]:
+    """Every column of the table and each row's canonical form (``records.with_canonical``)."""
+    return with_canonical(select(resource.table), resource)
+
+
+def page_rows(
+    session: Session,
+    resource: Resource,
+    query: PageQuery,
+    columns: Columns = canonical,
+    key: str = "canonical",
+    **bound: Any,
+) -> list[Row]:
+    """The page's rows as ``columns`` selects them (by default with their canonical
+    forms); ``bound`` gives the values of parameters ``columns`` binds. ``key`` names
+    ``columns`` among the prepared statements."""
     shape = _page_shape(query)
     if shape is None:
         dialect = session.get_bind().dialect.name
-        statement = page_statement(resource, query, dialect, canonical=True)
-        return [dict(r) for r in session.execute(statement).mappings()]
+        statement = page_statement(resource, query, dialect, columns=columns)
+        return [dict(r) for r in session.execute(statement, bound).mappings()]
     after = query.after
 
     def build(dialect: str) -> Select[Any]:
@@ -170,10 +185,12 @@ def _page_rows(session: Session, resource: Resource, query: PageQuery) -> list[R
                 None if value is None else bindparam(f"after_{i}") for i, value in enumerate(after)
             )
         template = PageQuery((), query.sort, 0, query.id_descending, bound)
-        return page_statement(resource, template, dialect, limit=bindparam("limit"), canonical=True)
+        return page_statement(
+            resource, template, dialect, limit=bindparam("limit"), columns=columns
+        )
 
-    compiled = STATEMENTS.get(session, (resource.name, *shape), build)
-    params: dict[str, Any] = {"limit": query.limit + 1}
+    compiled = STATEMENTS.get(session, (resource.name, key, *shape), build)
+    params: dict[str, Any] = {"limit": query.limit + 1, **bound}
     if after is not None:
         params |= {f"after_{i}": value for i, value in enumerate(after) if value is not None}
     return compiled.mappings(session, **params)
@@ -185,7 +202,7 @@ def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count:
         statement = page_statement(resource, query, session.get_bind().dialect.name)
         rows = [dict(r) for r in session.execute(statement).mappings()]
     else:
-        rows = _page_rows(session, resource, query)
+        rows = page_rows(session, resource, query)
     next_after = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
@@ -222,6 +239,23 @@ def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row
     if reference():
         return hydrate(session, resource, [row])[0], False
     return from_canonical(session, resource, [row])[0], False
+
+
+def fetch_records(session: Session, resource: Resource, ids: Sequence[str]) -> list[Row]:
+    """The records of ``ids`` (live or not), in the order given: what ``fetch_page``
+    gives for them."""
+    if not ids:
+        return []
+    table = resource.table
+    dialect = session.get_bind().dialect.name
+
+    def build(dialect_: str) -> Select[Any]:
+        return canonical(resource).where(ids_in(table.c.id, "ids", dialect_))
+
+    compiled = STATEMENTS.get(session, (resource.name, "by-ids"), build)
+    found = compiled.mappings(session, ids=id_list(ids, dialect))
+    by_id = {record["id"]: record for record in from_canonical(session, resource, found)}
+    return [by_id[record_id] for record_id in ids if record_id in by_id]
 
 
 def fetch_state(session: Session, resource: Resource, record_id: str) -> Row | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from api.v1.catalog import COLLECTIONS
 from api.v1.data import SortKey
 from api.v1.schemas import Urls, dump, field_names
 from exporters import Collection, Dataset, DatasetInfo, Record
+from exporters.manager import Registered
 
 BATCH = 500
 
@@ -69,6 +71,26 @@ def open_collection(
         records=records(session, name, urls, **query),
         dataset=info,
     )
+
+
+def rendered_chunks(
+    session: Session,
+    app: Flask,
+    registered: Registered,
+    collection: Collection,
+    urls: Urls,
+    **query: Any,
+) -> Iterator[bytes] | None:
+    """``registered``'s export of ``collection`` made from renderings, when the exporter
+    offers parts and the app keeps renderings; else None (then it exports itself)."""
+    from api import parley
+    from api.paths import reference
+    from api.v1 import renderings
+
+    state = parley(app)
+    if reference() or not state.settings.fast_paths or not state.settings.renderings:
+        return None
+    return renderings.export_chunks(session, state.engine, registered, collection, urls, **query)
 
 
 def open_dataset(session: Session, urls: Urls) -> Dataset:

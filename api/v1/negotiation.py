@@ -112,8 +112,14 @@ def _deadlined(chunks: Iterator[bytes], seconds: float) -> Iterator[bytes]:
         yield chunk
 
 
-def export_response(registered: Registered, collection: Collection, file_name: str) -> Response:
-    """Stream ``collection`` through the exporter.
+def export_response(
+    registered: Registered,
+    collection: Collection,
+    file_name: str,
+    chunks: Iterator[bytes] | None = None,
+) -> Response:
+    """Stream ``collection`` through the exporter (or ``chunks``, its export already
+    made from renderings: ``api.v1.renderings``).
 
     The first chunk is produced before the response starts: an exporter that
     fails at once (or misses the chunk deadline, PARLEY_EXPORT_CHUNK_TIMEOUT)
@@ -125,7 +131,8 @@ def export_response(registered: Registered, collection: Collection, file_name: s
     ratelimit.charge("exports")
     seconds = parley(current_app).settings.export_chunk_timeout
     try:
-        chunks = _deadlined(_encoded(exporter.export(collection)), seconds)
+        made = chunks if chunks is not None else exporter.export(collection)
+        chunks = _deadlined(_encoded(made), seconds)
         first = next(chunks, b"")
     except DATABASE_UNAVAILABLE:
         raise  # the database's fault, not the exporter's: a 503
