@@ -210,6 +210,16 @@ def talk_rows(database: Database) -> int:
         engine.dispose()
 
 
+def forget_renderings(database: Database) -> None:
+    """Empty the database's renderings, so that the next export renders every record."""
+    engine = create_engine(database.url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM renderings"))
+    finally:
+        engine.dispose()
+
+
 def talk_id_at(database: Database, position: int) -> str:
     """The id of the talk at ``position`` (1-based) in the API's order (ids, binary)."""
     order = 'id COLLATE "C"' if database.backend == "postgresql" else "id"
