@@ -60,7 +60,15 @@ def _sqlite_begin(connection: Any) -> None:
     # A write transaction takes the database's write lock when it begins: taken later,
     # after reads, SQLite cannot wait for it and fails at once when another writer won.
     mode = connection.get_execution_options().get(WRITE_OPTION) and "IMMEDIATE"
-    connection.exec_driver_sql(f"BEGIN {mode or ''}".strip())
+    statement = f"BEGIN {mode or ''}".strip()
+    # On the driver's connection: SQLAlchemy's execution costs more than the statement,
+    # and this runs for every request. Its errors are SQLAlchemy's, as they would be.
+    try:
+        connection.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise sa_exc.DBAPIError.instance(
+            statement, (), exc, sqlite3.Error, dialect=connection.dialect
+        ) from exc
 
 
 def make_engine(

@@ -80,10 +80,19 @@ class Cors:
 
 
 def secure_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+    headers = response.headers
+    # One pass over the headers, not one per name: this runs for every response.
+    present = {name.lower() for name, _value in headers.items()}
+    for name, value in DEFAULT_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
+
+
+DEFAULT_HEADERS = (
+    *SECURITY_HEADERS.items(),
+    ("Content-Security-Policy", API_CONTENT_SECURITY_POLICY),
+)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

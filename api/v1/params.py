@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,7 +102,32 @@ def _schema(collection: Collection) -> Schema:
 def parse(
     collection: Collection, args: MultiDict[str, str], fixed: dict[str, str]
 ) -> CollectionParams:
-    """Validate ``args``; ``fixed`` filters come from the path (a nested collection)."""
+    """Validate ``args``; ``fixed`` filters come from the path (a nested collection).
+
+    The same few queries come again and again (the first page, a client's usual
+    filters): a valid one is remembered, so it is validated once (a query that is
+    refused is checked every time, since its problem document is the answer).
+    """
+    given = tuple(args.items(multi=True))
+    if sum(len(name) + len(value) for name, value in given) > REMEMBERED_QUERY_CHARACTERS:
+        return _parse(collection, args, fixed)
+    return _remembered(collection, given, tuple(sorted(fixed.items())))
+
+
+# Longer queries are parsed afresh each time: the memory of queries stays small.
+REMEMBERED_QUERY_CHARACTERS = 256
+
+
+@lru_cache(maxsize=2048)
+def _remembered(
+    collection: Collection, given: tuple[tuple[str, str], ...], fixed: tuple[tuple[str, str], ...]
+) -> CollectionParams:
+    return _parse(collection, MultiDict(given), dict(fixed))
+
+
+def _parse(
+    collection: Collection, args: MultiDict[str, str], fixed: dict[str, str]
+) -> CollectionParams:
     errors: list[dict[str, str]] = []
     flat: dict[str, str] = {}
     for name, values in args.lists():
