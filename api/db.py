@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -61,10 +61,13 @@ def _sqlite_begin(connection: Any) -> None:
     # after reads, SQLite cannot wait for it and fails at once when another writer won.
     mode = connection.get_execution_options().get(WRITE_OPTION) and "IMMEDIATE"
     statement = f"BEGIN {mode or ''}".strip()
+    driver = connection.connection.driver_connection
+    if not mode and driver.in_transaction:
+        return  # a request's reader began the read transaction: the session joins it
     # On the driver's connection: SQLAlchemy's execution costs more than the statement,
     # and this runs for every request. Its errors are SQLAlchemy's, as they would be.
     try:
-        connection.connection.driver_connection.execute(statement)
+        driver.execute(statement)
     except sqlite3.Error as exc:
         raise sa_exc.DBAPIError.instance(
             statement, (), exc, sqlite3.Error, dialect=connection.dialect
@@ -202,16 +205,105 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class Reader:
+    """A read request's connection, taken from the pool without a ``Connection``
+    around it: the fast read paths run on its driver connection.
+
+    Most reads run only prepared statements (``api.prepared``), for which
+    SQLAlchemy's connection and transaction objects cost more than the query. The
+    request's session still works as ever: its first statement gets this same
+    connection (``RequestSession.get_bind``), so every read of a request, fast or
+    not, sees one snapshot.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.fairy: Any = None
+        self.wrapped: Connection | None = None
+
+    def _checked_out(self) -> Any:
+        if self.fairy is None:
+            dialect = self.engine.dialect
+            try:
+                self.fairy = self.engine.raw_connection()
+            except dialect.loaded_dbapi.Error as exc:
+                # As ``engine.connect()`` raises it: a database that is down is a 503.
+                raise sa_exc.DBAPIError.instance(
+                    None,
+                    None,
+                    exc,
+                    dialect.loaded_dbapi.Error,
+                    connection_invalidated=dialect.is_disconnect(exc, None, None),
+                    dialect=dialect,
+                ) from exc
+        return self.fairy
+
+    def driver(self) -> Any:
+        """The driver's connection, in a transaction (one snapshot on SQLite)."""
+        driver = self._checked_out().driver_connection
+        if self.engine.dialect.name == "sqlite" and not driver.in_transaction:
+            try:
+                driver.execute("BEGIN")
+            except sqlite3.Error as exc:
+                raise sa_exc.DBAPIError.instance(
+                    "BEGIN", (), exc, sqlite3.Error, dialect=self.engine.dialect
+                ) from exc
+        return driver
+
+    def connection(self) -> Connection:
+        """The same connection as SQLAlchemy's, for the session's statements."""
+        if self.wrapped is None:
+            self.wrapped = Connection(self.engine, connection=self._checked_out())
+        return self.wrapped
+
+    def close(self) -> None:
+        """Back to the pool, which rolls the read transaction back."""
+        held, self.fairy, wrapped, self.wrapped = self.fairy, None, self.wrapped, None
+        if wrapped is not None:
+            wrapped.close()
+        elif held is not None:
+            held.close()
+
+
+class RequestSession(Session):
+    """A session whose statements go through its ``reader`` when it has one."""
+
+    reader: Reader | None = None
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if self.reader is not None:
+            return self.reader.connection()
+        return super().get_bind(*args, **kwargs)
+
+
+# Requests that only read: their sessions get a reader.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=RequestSession, expire_on_commit=False)
 
 
 def get_session() -> Session:
     """The current request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["parley"].sessions()
-    session: Session = g.db_session
-    return session
+        state = current_app.extensions["parley"]
+        session = state.sessions()
+        if (
+            isinstance(session, RequestSession)
+            and request.method in READ_METHODS
+            and state.settings.fast_paths
+        ):
+            session.reader = Reader(state.engine)
+        g.db_session = session
+    found: Session = g.db_session
+    return found
+
+
+def reader_of(session: Session) -> Reader | None:
+    """The session's reader, while the session has no transaction of its own."""
+    reader = getattr(session, "reader", None)
+    return reader if isinstance(reader, Reader) else None
 
 
 def keep_session_for_stream(response: Response) -> Response:
@@ -243,7 +335,12 @@ def _close(session: Session) -> None:
     then invalidates, so the pool never hands it out again.
     """
     try:
-        session.close()
+        try:
+            session.close()
+        finally:
+            reader = reader_of(session)
+            if reader is not None:
+                reader.close()
     except sa_exc.DBAPIError as exc:
         log.warning("closing a session failed: %s", type(exc.orig or exc).__name__)
 

@@ -123,7 +123,13 @@ DRIVER_KEY = "parley.driver_connection"
 
 def driver_connection(session: Session) -> Any:
     """The driver's connection of the session's current transaction (remembered for
-    the transaction: asking the session each time costs more than the query)."""
+    the transaction: asking the session each time costs more than the query), or of
+    its reader (``db.Reader``), which is the same connection."""
+    from api.db import reader_of
+
+    reader = reader_of(session)
+    if reader is not None:
+        return reader.driver()
     transaction = session.get_transaction()
     if transaction is not None:
         remembered = session.info.get(DRIVER_KEY)
