@@ -334,11 +334,13 @@ def _close(session: Session) -> None:
     rollback that closing makes fails on a dead connection, which SQLAlchemy
     then invalidates, so the pool never hands it out again.
     """
+    reader = reader_of(session)
     try:
         try:
-            session.close()
+            # A session that only lent its reader to the fast paths holds nothing to close.
+            if reader is None or reader.wrapped is not None or session.in_transaction():
+                session.close()
         finally:
-            reader = reader_of(session)
             if reader is not None:
                 reader.close()
     except sa_exc.DBAPIError as exc:

@@ -121,6 +121,16 @@ class Compiled:
 DRIVER_KEY = "parley.driver_connection"
 
 
+def dialect_of(session: Session) -> Dialect:
+    """The session's dialect, without making the session take a connection."""
+    from api.db import reader_of
+
+    reader = reader_of(session)
+    if reader is not None:
+        return reader.engine.dialect
+    return session.get_bind().dialect
+
+
 def driver_connection(session: Session) -> Any:
     """The driver's connection of the session's current transaction (remembered for
     the transaction: asking the session each time costs more than the query), or of
@@ -199,7 +209,7 @@ class Statements:
         self._compiled: dict[tuple[str, Hashable], Compiled] = {}
 
     def get(self, session: Session, key: Hashable, build: Callable[[str], Select[Any]]) -> Compiled:
-        dialect = session.get_bind().dialect
+        dialect = dialect_of(session)
         found = self._compiled.get((dialect.name, key))
         if found is None:
             found = compile_for(build(dialect.name), dialect)

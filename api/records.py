@@ -17,7 +17,7 @@ from sqlalchemy import Select, Text, and_, bindparam, cast, select, true
 from sqlalchemy.orm import Session
 
 from api import models
-from api.prepared import STATEMENTS, id_list, ids_in
+from api.prepared import STATEMENTS, dialect_of, id_list, ids_in
 from api.resources import (
     AnyRef,
     Positions,
@@ -36,7 +36,7 @@ def _related(
     session: Session, key: tuple[Any, ...], build: Callable[[str, str], Any], ids: list[str] | None
 ) -> list[tuple[Any, ...]]:
     """The rows of one relation for ``ids`` (every row when ``ids`` is None)."""
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session).name
     # Three forms of one statement: the whole table, one id (an item), a list of ids.
     form = "all" if ids is None else "one" if len(ids) == 1 else "many"
     compiled = STATEMENTS.get(session, (*key, form), lambda d: build(d, form))

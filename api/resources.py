@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from sqlalchemy import Table
@@ -222,14 +223,15 @@ RESOURCES: tuple[Resource, ...] = (
 BY_NAME: dict[str, Resource] = {resource.name: resource for resource in RESOURCES}
 
 
-def owner_links(resource: Resource) -> list[tuple[str, Resource, RefList]]:
+@cache
+def owner_links(resource: Resource) -> tuple[tuple[str, Resource, RefList], ...]:
     """The owners a record of ``resource`` belongs to through an exclusive list.
 
     A delegation is listed by exactly one talk, so it links back to it as ``talk``.
     """
-    return [
+    return tuple(
         (owner.singular.replace(" ", "_"), owner, spec)
         for owner in RESOURCES
         for spec in owner.fields
         if isinstance(spec, RefList) and spec.exclusive and spec.target == resource.name
-    ]
+    )

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.paths import reference
-from api.prepared import STATEMENTS, id_list, ids_in
+from api.prepared import STATEMENTS, dialect_of, id_list, ids_in
 from api.records import Row, from_canonical, hydrate, with_canonical
 from api.resources import (
     Resource,
@@ -173,7 +173,7 @@ def page_rows(
     ``columns`` among the prepared statements."""
     shape = _page_shape(query)
     if shape is None:
-        dialect = session.get_bind().dialect.name
+        dialect = dialect_of(session).name
         statement = page_statement(resource, query, dialect, columns=columns)
         return [dict(r) for r in session.execute(statement, bound).mappings()]
     after = query.after
@@ -199,7 +199,7 @@ def page_rows(
 def fetch_page(session: Session, resource: Resource, query: PageQuery, *, count: bool) -> Page:
     if reference():
         # The straightforward way: the table's rows, then every relation read whole.
-        statement = page_statement(resource, query, session.get_bind().dialect.name)
+        statement = page_statement(resource, query, dialect_of(session).name)
         rows = [dict(r) for r in session.execute(statement).mappings()]
     else:
         rows = page_rows(session, resource, query)
@@ -247,7 +247,7 @@ def fetch_records(session: Session, resource: Resource, ids: Sequence[str]) -> l
     if not ids:
         return []
     table = resource.table
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session).name
 
     def build(dialect_: str) -> Select[Any]:
         return canonical(resource).where(ids_in(table.c.id, "ids", dialect_))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+import orjson
 from flask import Response, request
 
 from api.resources import Resource, owner_links
@@ -21,8 +21,8 @@ def etag_for(*parts: Any) -> str:
     exporter and its version, the data revision and the base URL), never the
     body itself, so a streamed response can carry it.
     """
-    canonical = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    canonical = orjson.dumps(parts, default=str, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def not_modified(etag: str) -> Response | None:
