@@ -77,7 +77,9 @@ class Positions:
 FieldSpec = Scalar | TextList | Ref | RefList | AnyRef | Positions
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: there is one of each, and the caches keyed by a
+# resource would otherwise hash every field description on every lookup.
+@dataclass(frozen=True, eq=False)
 class Resource:
     name: str  # URL and fixture name: "force-proposals"
     singular: str  # for messages: "force proposal"
