@@ -47,6 +47,7 @@ def serve(
     workers: int,
     threads: int,
     timeout: int | None = None,
+    keep_alive: int = 0,
 ) -> None:
     threaded = threads > 1
     worker_timeout = timeout if timeout is not None else settings.worker_timeout
@@ -67,6 +68,11 @@ def serve(
         "proc_name": "parley",
         # Parley needs no run-time control of gunicorn; several servers may share a host.
         "control_socket_disable": True,
+        # Seconds a threaded worker keeps an idle connection open (sync workers close
+        # each one). 0, the default, closes after every response: a worker that
+        # accepted a burst of keep-alive connections would serve them all while the
+        # others idle (``make bench`` measured half the throughput that way).
+        "keepalive": keep_alive,
     }
     if threaded:
         options["post_worker_init"] = start_watching

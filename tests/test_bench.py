@@ -235,6 +235,14 @@ def test_the_options_default_to_a_million_talks_and_parley_serves_configuration(
     configs = serve_configs(Options())
     assert len(configs) == 2
     assert {c.worker_class for c in configs} == {"sync", "gthread"}
-    assert serve_configs(Options(threads=(4, 4, 1)))[0] == ServeConfig(2, 4)
+    assert serve_configs(Options(threads=((4, None), (4, None), (1, None))))[0] == ServeConfig(2, 4)
+    assert all(c.keep_alive == 0 for c in configs)  # parley serve's default
+
+
+def test_a_configuration_may_name_its_keep_alive():
+    options = parse(["--threads", "4 4:2 1"])
+    configs = serve_configs(options)
+    assert [c.label for c in configs] == ["gthread 2x4", "gthread 2x4 keep-alive 2s", "sync 2x1"]
+    assert servers._serving_args(configs[1])[-2:] == ["--keep-alive", "2"]
     with pytest.raises(SystemExit):
         parse(["--postgres-url", "sqlite:///x.sqlite3"])

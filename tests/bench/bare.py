@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--keep-alive", type=int, default=0)
     args = parser.parse_args(argv)
     # serve() builds its options and runs ParleyServer: run ours with the same options.
     serving.ParleyServer = BareServer  # type: ignore[misc]
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         threads=args.threads,
+        keep_alive=args.keep_alive,
     )
 
 

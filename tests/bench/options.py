@@ -24,6 +24,8 @@ class ServeConfig:
 
     workers: int
     threads: int
+    # Seconds a threaded worker keeps an idle connection (parley serve --keep-alive).
+    keep_alive: int = 0
 
     @property
     def worker_class(self) -> str:
@@ -32,7 +34,10 @@ class ServeConfig:
 
     @property
     def label(self) -> str:
-        return f"{self.worker_class} {self.workers}x{self.threads}"
+        label = f"{self.worker_class} {self.workers}x{self.threads}"
+        if self.threads > 1 and self.keep_alive:
+            label += f" keep-alive {self.keep_alive}s"
+        return label
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class Options:
     data: Path | None = None  # the kept databases; default: <out>/data
     postgres_url: str | None = None  # a PostgreSQL server (DATABASE_URL): bench there
     workers: int = 2
-    threads: tuple[int, ...] = ()  # default: `parley serve`'s, then the other worker class
+    # (threads, keep-alive seconds or None for parley serve's) per configuration;
+    # default: `parley serve`'s, then the other worker class
+    threads: tuple[tuple[int, int | None], ...] = ()
     duration: float = 10.0
     warmup: float = 2.0
     connections: int = 32
@@ -76,21 +83,32 @@ class Options:
 
 def serve_default_threads() -> int:
     """The threads per worker `parley serve` uses when given none."""
+    return _serve_default("threads", 1)
+
+
+def serve_default_keep_alive() -> int:
+    """The seconds of keep-alive `parley serve` uses when given none."""
+    return _serve_default("keep_alive", 0)
+
+
+def _serve_default(name: str, fallback: int) -> int:
     from api.cli import serve
 
     for param in serve.params:
-        if param.name == "threads" and isinstance(param.default, int):
+        if param.name == name and isinstance(param.default, int):
             return param.default
-    return 1
+    return fallback
 
 
 def serve_configs(options: Options) -> list[ServeConfig]:
     """The configurations to measure; the first one is checked against the targets."""
-    threads = list(options.threads)
-    if not threads:
+    wanted = list(options.threads)
+    if not wanted:
         default = serve_default_threads()
-        threads = [default, 4 if default == 1 else 1]
-    return [ServeConfig(options.workers, t) for t in dict.fromkeys(threads)]
+        wanted = [(default, None), (4 if default == 1 else 1, None)]
+    keep_alive = serve_default_keep_alive()
+    configs = [ServeConfig(options.workers, t, keep_alive if k is None else k) for t, k in wanted]
+    return list(dict.fromkeys(configs))
 
 
 def _positive_float(text: str) -> float:
@@ -114,11 +132,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _threads(text: str) -> tuple[int, ...]:
-    parts = [p for p in text.replace(",", " ").split() if p]
-    if not parts:
-        return ()
-    return tuple(_positive_int(p) for p in parts)
+def _threads(text: str) -> tuple[tuple[int, int | None], ...]:
+    """``'4 1 4:2'``: threads per worker, each optionally with ``:<keep-alive seconds>``."""
+    found: list[tuple[int, int | None]] = []
+    for part in (p for p in text.replace(",", " ").split() if p):
+        threads, _, keep_alive = part.partition(":")
+        seconds = int(keep_alive) if keep_alive else None
+        if seconds is not None and seconds < 0:
+            raise argparse.ArgumentTypeError("keep-alive must not be negative")
+        found.append((_positive_int(threads), seconds))
+    return tuple(found)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -148,8 +171,9 @@ def parser() -> argparse.ArgumentParser:
         "--threads",
         type=_threads,
         default=(),
-        help="threads per worker, one configuration each, e.g. '1 4' (1: sync workers, "
-        "more: gthread with keep-alive; default: parley serve's, then the other class)",
+        help="threads per worker, one configuration each, e.g. '1 4 4:2' (1: sync "
+        "workers, more: gthread, with :N seconds of keep-alive instead of parley serve's "
+        "default; default: parley serve's, then the other class)",
     )
     p.add_argument("--duration", type=_positive_float, default=10.0, help="seconds per load")
     p.add_argument("--warmup", type=_non_negative_float, default=2.0, help="seconds before each")

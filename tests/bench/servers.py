@@ -156,14 +156,19 @@ def gunicorn_description(config: ServeConfig) -> dict[str, Any]:
         "workers": config.workers,
         "threads": config.threads,
         "worker_class": config.worker_class,
-        "keepalive": "gunicorn's default (kept alive by gthread workers; sync workers close)",
+        "keepalive": (
+            f"{config.keep_alive} s" if config.threads > 1 and config.keep_alive else "off"
+        ),
         "access_log": "on, to a discarded stdout",
     }
 
 
 def _serving_args(config: ServeConfig) -> list[str]:
     """The options Parley's server and the bare one share: the same gunicorn set-up."""
-    return ["--port", "0", "--workers", str(config.workers), "--threads", str(config.threads)]
+    return [
+        *("--port", "0", "--workers", str(config.workers), "--threads", str(config.threads)),
+        *("--keep-alive", str(config.keep_alive)),
+    ]
 
 
 def parley(database: Database, config: ServeConfig, instance: Path) -> Server:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from exporters import Collection, hookimpl
+from exporters import Collection, Record, RecordParts, hookimpl
 
 
 class NdjsonExporter:
@@ -22,7 +22,15 @@ class NdjsonExporter:
     def export(self, collection: Collection) -> Iterator[str]:
         # Read the records as they come: never the whole collection at once.
         for record in collection.records:
-            yield json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+            yield self.line(record)
+
+    def export_parts(self, collection: Collection) -> RecordParts:
+        # Each line depends on its record alone: Parley may keep it until the record changes.
+        return RecordParts(head="", record=self.line, tail="")
+
+    @staticmethod
+    def line(record: Record) -> str:
+        return json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 @hookimpl
