@@ -105,6 +105,19 @@ def main() -> None:
     """
 
 
+def _prune_renderings(app: Any) -> None:
+    """Renderings this code can no longer use go before the workers start."""
+    from api.v1 import renderings
+
+    state = parley(app)
+    if not state.settings.renderings:
+        return
+    keep = renderings.current_variants(state.exporters, state.settings.base_url)
+    pruned = renderings.prune(state.engine, keep)
+    if pruned:
+        click.echo(f"deleted {pruned} renderings of other code or base URLs", err=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -145,6 +158,7 @@ def serve(
     report = lifecycle.prepare_database(app)
     if report is not None:
         click.echo(f"loaded the fixtures: {next(iter(summary_lines(report)))}", err=True)
+    _prune_renderings(app)
     parley(app).engine.dispose()
     if dev:
         app.run(host=host, port=port, debug=True, use_reloader=True)

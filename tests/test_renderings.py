@@ -277,3 +277,22 @@ def test_the_cli_export_uses_and_fills_the_same_renderings(app: Flask, tmp_path:
     first = exported()
     assert stored(app, "talks") > 0
     assert exported() == first == body(app.test_client(), "/v1/talks.csv")
+
+
+def test_starting_the_server_deletes_renderings_no_variant_of_this_code_makes(
+    app: Flask, own_export: FlaskClient
+):
+    moved = twin(app, base_url="https://parley.example.org")
+    try:
+        body(app.test_client(), "/v1/talks.csv")
+        body(moved.test_client(), "/v1/talks.csv")
+        talks = stored(app, "talks")
+        state = parley(app)
+        keep = renderings.current_variants(state.exporters, state.settings.base_url)
+        assert renderings.prune(state.engine, keep) == talks // 2
+        assert stored(app, "talks") == talks // 2
+        # What is left is what the app's own exports use: nothing more to prune.
+        assert renderings.prune(state.engine, keep) == 0
+        assert body(app.test_client(), "/v1/talks.csv") == body(own_export, "/v1/talks.csv")
+    finally:
+        parley(moved).engine.dispose()

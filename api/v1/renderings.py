@@ -18,7 +18,9 @@ A rendering is used only while it still says what the exporter would write:
 
 So nothing ever needs deleting to stay correct: a write, a move or an upgrade
 leaves the old rendering unused, and the next export that renders the record
-replaces it.
+replaces it. Renderings of variants this code can no longer make (after an
+upgrade, or of another base URL) are deleted when ``parley serve`` starts
+(``prune``), so that they do not pile up release after release.
 
 Renderings are filled as exports read: the chunks an export had to render are
 stored batch by batch in a short transaction of their own, on another
@@ -40,7 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, select
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, delete, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -51,9 +53,9 @@ from api.resources import Resource, owner_links
 from api.v1 import data
 from api.v1.catalog import COLLECTIONS
 from api.v1.data import PageQuery, SortKey
-from api.v1.schemas import VERSION, Urls, dump
-from exporters import Chunk, Collection, RecordParts
-from exporters.manager import Registered
+from api.v1.schemas import VERSION, Urls, dump, field_names
+from exporters import Chunk, Collection, DatasetInfo, RecordParts
+from exporters.manager import Registered, Registry
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,33 @@ def variant(registered: Registered, collection: Collection) -> str | None:
         )
     )
     return hashlib.sha256(described.encode()).hexdigest()[:32]
+
+
+def current_variants(registry: Registry, base_url: str) -> set[str]:
+    """The variants of every collection and exporter with parts, as this code and
+    ``base_url`` make them."""
+    info = DatasetInfo(name=None, version=None, base_url=base_url, data_revision=0)
+    found: set[str] = set()
+    for registered in registry.exporters.values():
+        if getattr(registered.exporter, "export_parts", None) is None:
+            continue
+        for name, listed in COLLECTIONS.items():
+            collection = Collection(name, field_names(listed.resource), iter(()), info)
+            key = variant(registered, collection)
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def prune(engine: Engine, keep: set[str]) -> int:
+    """Delete the renderings of every variant but ``keep`` (older code, another base
+    URL, an exporter gone): they can never be used again by this code. The number
+    deleted."""
+    with engine.begin() as connection:
+        statement = delete(models.Rendering)
+        if keep:
+            statement = statement.where(models.Rendering.variant.not_in(sorted(keep)))
+        return int(connection.execute(statement).rowcount or 0)
 
 
 def parts_of(registered: Registered, collection: Collection) -> RecordParts | None:
