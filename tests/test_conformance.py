@@ -23,7 +23,7 @@ from referencing.jsonschema import DRAFT202012
 
 from api.resources import RESOURCES
 from api.v1.schemas import field_names, schema_name
-from exporters import Collection, Dataset, testing
+from exporters import Collection, Dataset, RecordParts, testing
 from exporters.manager import load_registry
 from exporters.testing import (
     LONG_COLLECTION,
@@ -298,6 +298,57 @@ def test_the_dataset_check_refuses_bad_file_names(exporter: Any, message: str) -
 def test_the_documents_check_refuses_bad_paths(exporter: Any, message: str) -> None:
     with pytest.raises(ConformanceError, match=message):
         testing.check_documents(exporter)
+
+
+class Parted(Lines):
+    """Lines, with parts that add up to its export."""
+
+    def export_parts(self, collection: Collection) -> RecordParts:
+        return RecordParts(head="", record=lambda record: record["id"] + "\n")
+
+
+class PartsWithoutTheTail(Lines):
+    def export(self, collection: Collection) -> Iterator[str]:
+        yield from super().export(collection)
+        yield "end\n"
+
+    def export_parts(self, collection: Collection) -> RecordParts:
+        return RecordParts(head="", record=lambda record: record["id"] + "\n")
+
+
+class NumberedParts(Lines):
+    """Each line numbered by its place: a chunk that depends on the other records."""
+
+    def export(self, collection: Collection) -> Iterator[str]:
+        for place, record in enumerate(collection.records):
+            yield f"{place} {record['id']}\n"
+
+    def export_parts(self, collection: Collection) -> RecordParts:
+        places = itertools.count()
+        return RecordParts(head="", record=lambda record: f"{next(places)} {record['id']}\n")
+
+
+class NotParts(Lines):
+    def export_parts(self, collection: Collection) -> Any:
+        return ("", "")
+
+
+def test_the_parts_check_accepts_parts_that_add_up_to_the_export() -> None:
+    testing.check_parts(Parted())
+    check_exporter(Parted())
+
+
+@pytest.mark.parametrize(
+    ("exporter", "message"),
+    [
+        pytest.param(PartsWithoutTheTail(), "does not add up to export", id="missing-tail"),
+        pytest.param(NumberedParts(), "another chunk in another collection", id="not-alone"),
+        pytest.param(NotParts(), "not RecordParts", id="not-parts"),
+    ],
+)
+def test_the_parts_check_refuses_parts_that_are_not_the_export(exporter: Any, message: str) -> None:
+    with pytest.raises(ConformanceError, match=message):
+        testing.check_parts(exporter)
 
 
 # --- The sample records ----------------------------------------------------------------
