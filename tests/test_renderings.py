@@ -13,6 +13,8 @@ import csv
 import dataclasses
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -296,3 +298,28 @@ def test_starting_the_server_deletes_renderings_no_variant_of_this_code_makes(
         assert body(app.test_client(), "/v1/talks.csv") == body(own_export, "/v1/talks.csv")
     finally:
         parley(moved).engine.dispose()
+
+
+def test_a_fresh_process_makes_the_variants_an_export_uses(app: Flask):
+    # Nothing imported beforehand may change a variant (the server computes them at
+    # start, before any record was dumped).
+    body(app.test_client(), "/v1/talks.csv")
+    state = parley(app)
+    with state.engine.connect() as connection:
+        used = set(connection.scalars(select(models.Rendering.variant).distinct()))
+    base_url = state.settings.base_url
+    script = (
+        "import sys\n"
+        "from api.v1 import renderings\n"
+        "from exporters.manager import load_registry\n"
+        "print(' '.join(sorted(renderings.current_variants(load_registry(), sys.argv[1]))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, base_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert used
+    assert used <= set(done.stdout.split())

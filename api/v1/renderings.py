@@ -34,8 +34,8 @@ cache, and the next export stores it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -73,7 +73,11 @@ STORE_WAIT_MS = 20
 
 
 def _source(module_name: str) -> bytes | None:
-    module = sys.modules.get(module_name)
+    try:
+        # Imported here if need be: what was imported so far must not decide the hash.
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
     file = getattr(module, "__file__", None)
     if file is None:
         return None
