@@ -65,12 +65,18 @@ def _sqlite_begin(connection: Any) -> None:
     if not mode and driver.in_transaction:
         return  # a request's reader began the read transaction: the session joins it
     # On the driver's connection: SQLAlchemy's execution costs more than the statement,
-    # and this runs for every request. Its errors are SQLAlchemy's, as they would be.
+    # and this runs for every request.
+    _sqlite_execute(driver, statement, connection.dialect)
+
+
+def _sqlite_execute(driver: sqlite3.Connection, statement: str, dialect: Any) -> None:
+    """``statement`` on the driver's connection, its errors SQLAlchemy's (as they would
+    be through SQLAlchemy: a locked or lost database is a 503, not a 500)."""
     try:
         driver.execute(statement)
     except sqlite3.Error as exc:
         raise sa_exc.DBAPIError.instance(
-            statement, (), exc, sqlite3.Error, dialect=connection.dialect
+            statement, (), exc, sqlite3.Error, dialect=dialect
         ) from exc
 
 
@@ -242,12 +248,7 @@ class Reader:
         """The driver's connection, in a transaction (one snapshot on SQLite)."""
         driver = self._checked_out().driver_connection
         if self.engine.dialect.name == "sqlite" and not driver.in_transaction:
-            try:
-                driver.execute("BEGIN")
-            except sqlite3.Error as exc:
-                raise sa_exc.DBAPIError.instance(
-                    "BEGIN", (), exc, sqlite3.Error, dialect=self.engine.dialect
-                ) from exc
+            _sqlite_execute(driver, "BEGIN", self.engine.dialect)
         return driver
 
     def connection(self) -> Connection:
@@ -301,7 +302,7 @@ def get_session() -> Session:
 
 
 def reader_of(session: Session) -> Reader | None:
-    """The session's reader, while the session has no transaction of its own."""
+    """The session's reader: a read request's session has one, any other none."""
     reader = getattr(session, "reader", None)
     return reader if isinstance(reader, Reader) else None
 

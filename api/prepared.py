@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from api.db import reader_of
 from api.paths import reference
 
 Processor = Callable[[Any], Any]
@@ -123,8 +124,6 @@ DRIVER_KEY = "parley.driver_connection"
 
 def dialect_of(session: Session) -> Dialect:
     """The session's dialect, without making the session take a connection."""
-    from api.db import reader_of
-
     reader = reader_of(session)
     if reader is not None:
         return reader.engine.dialect
@@ -135,8 +134,6 @@ def driver_connection(session: Session) -> Any:
     """The driver's connection of the session's current transaction (remembered for
     the transaction: asking the session each time costs more than the query), or of
     its reader (``db.Reader``), which is the same connection."""
-    from api.db import reader_of
-
     reader = reader_of(session)
     if reader is not None:
         return reader.driver()

@@ -77,14 +77,18 @@ def content_type(media_type: str) -> str:
     return media_type
 
 
+def as_bytes(chunk: Chunk) -> bytes:
+    """One chunk an exporter made, as it is sent (``str`` as UTF-8)."""
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, bytes):
+        return chunk
+    raise TypeError(f"an exporter yielded {type(chunk).__name__}, not str or bytes")
+
+
 def _encoded(chunks: Iterable[Chunk]) -> Iterator[bytes]:
     for chunk in chunks:
-        if isinstance(chunk, str):
-            yield chunk.encode("utf-8")
-        elif isinstance(chunk, bytes):
-            yield chunk
-        else:
-            raise TypeError(f"an exporter yielded {type(chunk).__name__}, not str or bytes")
+        yield as_bytes(chunk)
 
 
 class ExporterTimeout(Exception):

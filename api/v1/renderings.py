@@ -53,8 +53,9 @@ from api.resources import Resource, owner_links
 from api.v1 import data
 from api.v1.catalog import COLLECTIONS
 from api.v1.data import PageQuery, SortKey
+from api.v1.negotiation import as_bytes
 from api.v1.schemas import VERSION, Urls, dump, field_names
-from exporters import Chunk, Collection, DatasetInfo, RecordParts
+from exporters import Collection, DatasetInfo, RecordParts
 from exporters.manager import Registered, Registry
 
 log = logging.getLogger(__name__)
@@ -149,11 +150,8 @@ def prune(engine: Engine, keep: set[str]) -> int:
         return int(connection.execute(statement).rowcount or 0)
 
 
-def parts_of(registered: Registered, collection: Collection) -> RecordParts | None:
-    export_parts = getattr(registered.exporter, "export_parts", None)
-    if export_parts is None:
-        return None
-    parts = export_parts(collection)
+def _parts(registered: Registered, collection: Collection) -> RecordParts:
+    parts = registered.exporter.export_parts(collection)  # type: ignore[attr-defined]
     if not isinstance(parts, RecordParts):
         raise TypeError(f"export_parts gave {type(parts).__name__}, not RecordParts")
     return parts
@@ -230,11 +228,10 @@ def _chunks(
     id_descending: bool,
     conditions: tuple[Any, ...],
 ) -> Iterator[bytes]:
-    parts = parts_of(registered, collection)
-    assert parts is not None
+    parts = _parts(registered, collection)
     resource = COLLECTIONS[collection.name].resource
     columns = _keyed(tuple(k.field for k in sort))
-    yield _bytes(parts.head)
+    yield as_bytes(parts.head)
     storing = True
     after: tuple[Any, ...] | None = None
     while True:
@@ -280,7 +277,7 @@ def _chunks(
         last = rows[-1]
         after = (*(last[k.field] for k in sort), last["id"])
     if parts.tail:
-        yield _bytes(parts.tail)
+        yield as_bytes(parts.tail)
 
 
 def _render(
@@ -290,16 +287,8 @@ def _render(
     made = {}
     for record in dump(resource, records, urls):
         chunk = parts.record(record)
-        made[record["id"]] = _bytes(chunk)
+        made[record["id"]] = as_bytes(chunk)
     return made
-
-
-def _bytes(chunk: Chunk) -> bytes:
-    if isinstance(chunk, str):
-        return chunk.encode("utf-8")
-    if isinstance(chunk, bytes):
-        return chunk
-    raise TypeError(f"an exporter's part was {type(chunk).__name__}, not str or bytes")
 
 
 @contextmanager
