@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         v1,
     )
     from api.jsonprovider import FastJSONProvider
+    from api.v1.fastitems import FastItems
     from exporters.manager import load_registry
 
     settings = settings or Settings.from_env()
@@ -70,13 +71,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register_error_handlers(app)
     protection.init_app(app, settings)
     ratelimit.init_app(app, settings)
-    app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
-        app.wsgi_app, enabled=settings.access_log
-    )
     querystring.init_app(app)
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)
     v1.init_app(app)
+    # Plain item reads are answered beneath Flask; the access log sees every request.
+    app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
+        FastItems(app, app.wsgi_app), enabled=settings.access_log
+    )
     return app
 
 

@@ -318,17 +318,17 @@ def keep_session_for_stream(response: Response) -> Response:
     """
     if response.is_streamed and "db_session" in g:
         session: Session = g.pop("db_session")
-        response.call_on_close(lambda: _close(session))
+        response.call_on_close(lambda: close_quietly(session))
     return response
 
 
 def close_session(_exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
-        _close(session)
+        close_quietly(session)
 
 
-def _close(session: Session) -> None:
+def close_quietly(session: Session) -> None:
     """Close ``session``; a connection lost meanwhile cannot fail the response.
 
     The request has been answered (a lost connection during it is a 503): the

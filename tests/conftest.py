@@ -125,6 +125,22 @@ def loaded_app(
     parley(app).engine.dispose()
 
 
+@pytest.fixture
+def app_with(loaded_app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Apps on the session's database, with settings of the test's choosing."""
+    made: list[Flask] = []
+    state = parley(loaded_app)
+
+    def make(**settings: object) -> Flask:
+        app = make_app(state.database_url, Path(loaded_app.instance_path), **settings)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        parley(app).engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def fixture_set() -> FixtureSet:
     """The bundled fixtures, read and verified (independently of any database)."""

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from api import parley, requestlog
 from api.config import Settings, SettingsError
 from api.docs import CONTENT_SECURITY_POLICY as DOCS_POLICY
 from api.protection import API_CONTENT_SECURITY_POLICY
-from tests.conftest import make_app
 
 ORIGIN = "https://reader.example"
 TALK = "/v1/talks/istanbul-talks"
-
-
-@pytest.fixture
-def app_with(loaded_app: Flask) -> Iterator[Callable[..., Flask]]:
-    """Apps on the session's database, with settings of the test's choosing."""
-    made: list[Flask] = []
-    state = parley(loaded_app)
-
-    def make(**settings: object) -> Flask:
-        app = make_app(state.database_url, Path(loaded_app.instance_path), **settings)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        parley(app).engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -315,6 +296,6 @@ def test_a_session_whose_close_fails_on_a_lost_connection_is_logged_not_raised(c
 
     session = Closing()
     with caplog.at_level(logging.WARNING, logger="api.db"):
-        db._close(session)  # type: ignore[arg-type]
+        db.close_quietly(session)  # type: ignore[arg-type]
     assert session.closed == 1
     assert "closing a session failed: ConnectionResetError" in caplog.text

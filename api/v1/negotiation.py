@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from api import parley, ratelimit
 from api.errors import DATABASE_UNAVAILABLE, ProblemError
@@ -22,6 +25,8 @@ from exporters.manager import Registered, Registry
 
 JSON = "json"
 JSON_MEDIA_TYPE = "application/json"
+# Accept headers longer than this are parsed each time rather than remembered.
+MEMO_LENGTH = 256
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +65,32 @@ def choose(registry: Registry, extension: str | None) -> Registered | None:
         if found is None:
             raise _not_acceptable(registry, f"in the format {name!r}")
         return found
-    if not request.headers.get("Accept"):
+    return by_accept(registry, request.headers.get("Accept"))
+
+
+def by_accept(registry: Registry, accept: str | None) -> Registered | None:
+    """The exporter an ``Accept`` header asks for, or None for JSON (also when there is
+    no header)."""
+    if not accept:
         return None
     offered = {JSON_MEDIA_TYPE: None} | {
         r.exporter.media_type: r for r in registry.exporters.values()
     }
-    best = request.accept_mimetypes.best_match(list(offered))
+    match = _remembered_best_match if len(accept) <= MEMO_LENGTH else _best_match
+    best = match(accept, tuple(offered))
     if best is None:
-        raise _not_acceptable(registry, f"of the media types {request.headers['Accept']!r}")
+        raise _not_acceptable(registry, f"of the media types {accept!r}")
     return offered[best]
+
+
+def _best_match(accept: str, media_types: tuple[str, ...]) -> str | None:
+    """The best of ``media_types`` for ``accept``, as werkzeug's request would choose."""
+    best: str | None = parse_accept_header(accept, MIMEAccept).best_match(list(media_types))
+    return best
+
+
+# Clients send the same few Accept headers again and again.
+_remembered_best_match = lru_cache(maxsize=1024)(_best_match)
 
 
 def content_type(media_type: str) -> str:
