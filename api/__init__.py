@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         v1,
     )
     from api.jsonprovider import FastJSONProvider
-    from api.v1.fastitems import FastItems
+    from api.v1.fastreads import FastReads
     from exporters.manager import load_registry
 
     settings = settings or Settings.from_env()
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     v1.init_app(app)
     # Plain item reads are answered beneath Flask; the access log sees every request.
     app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
-        FastItems(app, app.wsgi_app), enabled=settings.access_log
+        FastReads(app, app.wsgi_app), enabled=settings.access_log
     )
     return app
 

@@ -16,7 +16,7 @@ from flask import Flask, request
 from api.errors import ProblemError
 
 
-def _undecodable(query: bytes) -> list[str]:
+def undecodable(query: bytes) -> list[str]:
     """The names of the parameters whose name or value is not UTF-8 once unescaped."""
     names = []
     for part in query.split(b"&"):
@@ -31,12 +31,12 @@ def _undecodable(query: bytes) -> list[str]:
 
 
 def check_query_string() -> None:
-    undecodable = _undecodable(request.query_string)
-    if undecodable:
+    names = undecodable(request.query_string)
+    if names:
         raise ProblemError(
             400,
             "The query string is not UTF-8 (percent-encode UTF-8 bytes only).",
-            errors=[{"parameter": name, "detail": "is not UTF-8"} for name in undecodable],
+            errors=[{"parameter": name, "detail": "is not UTF-8"} for name in names],
         )
 
 

@@ -21,6 +21,7 @@ from api.v1.collections import Collection
 from api.v1.export import dataset_info, open_collection, rendered_chunks
 from api.v1.http import cacheable, etag_for, live_etag, not_modified
 from api.v1.pagecache import CachedPage, page_cache
+from api.v1.pagekey import page_key
 from api.v1.params import CollectionParams, parse, wants_count
 from api.v1.schemas import VERSION, Urls, dump, field_names
 from exporters import Collection as ExportCollection
@@ -48,10 +49,6 @@ class RevisionConverter(IntegerConverter):
 
 def _urls() -> Urls:
     return Urls(parley(current_app).settings.base_url)
-
-
-def _etag(kind: str, revision: int, *extra: Any) -> str:
-    return etag_for(VERSION, kind, request.path, revision, _urls().base_url, *extra)
 
 
 def _args() -> Any:
@@ -102,23 +99,17 @@ def list_records(
             )
     count = wants_count(request.headers.get("Prefer"))
     session = db.get_session()
-    # Validate everything the request names before answering from the client's cache:
-    # a 304 promises that the request was good.
-    digest = params.digest(scope)
-    sort_fields = [key.field for key in params.sort]
-    after = (
-        cursor.decode(params.cursor, scope, digest, collection.resource, sort_fields)
-        if params.cursor
-        else None
+    key = page_key(
+        session,
+        collection,
+        params,
+        scope=scope,
+        path=request.path,
+        base_url=_urls().base_url,
+        count=count,
+        exporter=negotiation.exporter_key(exporter),
     )
-    revision = data.data_revision(session)
-    etag = _etag(
-        "page",
-        revision,
-        params.query_string(cursor=params.cursor),
-        count,
-        negotiation.exporter_key(exporter),
-    )
+    revision, etag = key.revision, key.etag
     cached = not_modified(etag)
     if cached is not None:
         return _negotiated(cached)
@@ -163,14 +154,14 @@ def list_records(
             sort=params.sort,
             limit=params.limit,
             id_descending=params.id_descending,
-            after=after,
+            after=key.after,
         ),
         count=count,
     )
     items = _select(dump(collection.resource, page.rows, _urls()), params)
     next_url = None
     if page.next_after is not None:
-        token = cursor.encode(scope, digest, page.next_after)
+        token = cursor.encode(scope, key.digest, page.next_after)
         next_url = f"{self_url}?{params.query_string(cursor=token)}"
     body: dict[str, Any] = {
         "items": items,

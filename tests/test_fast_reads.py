@@ -1,6 +1,7 @@
-"""Plain item reads are answered beneath Flask, byte for byte as the item view answers.
+"""Plain item reads and kept pages are answered beneath Flask, byte for byte as the
+views answer.
 
-``api.v1.fastitems.FastItems`` sits between the access log and the Flask app. Each
+``api.v1.fastreads.FastReads`` sits between the access log and the Flask app. Each
 test asks the same request of the layer and of the app beneath it and compares
 status, headers (in order) and body; a spy on the app tells which of the two
 answered, so that a layer which silently never answers cannot pass.
@@ -16,10 +17,11 @@ from flask import Flask
 from werkzeug.test import Client, TestResponse
 
 from api.requestlog import RequestLog
-from api.v1 import fastitems
+from api.v1 import fastreads, pagecache
 from api.v1.catalog import COLLECTIONS
-from api.v1.fastitems import FastItems
+from api.v1.fastreads import FastReads
 from tests.conftest import Editor
+from tests.v1helpers import path_of
 
 TALK = "/v1/talks/istanbul-talks"
 MERGE_PATCH = "application/merge-patch+json"
@@ -27,7 +29,7 @@ MERGE_PATCH = "application/merge-patch+json"
 
 @dataclass
 class Layer:
-    fast: FastItems
+    fast: FastReads
     app: Any
     # The paths the last ``get`` left to the app.
     asked_of_app: list[str] = field(default_factory=list)
@@ -45,8 +47,11 @@ def layer_of(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Layer:
     logged = app.wsgi_app
     assert isinstance(logged, RequestLog)
     fast = logged.app
-    assert isinstance(fast, FastItems)
+    assert isinstance(fast, FastReads)
     layer = Layer(fast, fast.app)
+    # An empty page cache of the test's own: what earlier tests kept does not count.
+    if pagecache.page_cache(app) is not None:
+        monkeypatch.setitem(app.extensions, pagecache.KEY, pagecache.PageCache(1_048_576))
 
     def spy(environ: dict[str, Any], start_response: Any) -> Any:
         layer.asked_of_app.append(environ["PATH_INFO"])
@@ -176,7 +181,7 @@ def test_a_failed_fast_read_is_read_again_and_answered_by_the_app(
         raise RuntimeError("the fast read failed")
 
     # Only the layer's read fails: the view reads through api.v1.data itself.
-    monkeypatch.setattr(fastitems, "data", _DataWith(fail))
+    monkeypatch.setattr(fastreads, "data", _DataWith(fail))
     answered = layer.get(TALK)
     assert layer.asked_of_app == [TALK]
     assert_same(answered, expected)
@@ -211,3 +216,89 @@ def test_the_full_app_logs_and_tags_a_layer_answer(loaded_app: Flask, monkeypatc
     assert response.status_code == 200
     assert layer.asked_of_app == []
     assert response.headers["X-Request-Id"] == "fast-item-1"
+
+
+PAGES = {
+    "the first page": "/v1/{name}",
+    "a short page": "/v1/{name}?limit=2",
+    "a sorted page": "/v1/{name}?sort=-id&limit=3",
+    "a counted page": "/v1/{name}?limit=2",
+}
+
+
+@pytest.mark.parametrize("name", COLLECTIONS)
+@pytest.mark.parametrize("case", PAGES)
+def test_a_kept_page_of_every_collection_is_answered_by_the_layer_as_the_view_answers(
+    layer: Layer, name: str, case: str
+):
+    path = PAGES[case].format(name=name)
+    headers = {"Prefer": "count=exact"} if case == "a counted page" else {}
+    made = layer.get(path, **headers)
+    assert made.status_code == 200
+    assert layer.asked_of_app == [f"/v1/{name}"], "a page is made by the view first"
+    kept = layer.get(path, **headers)
+    assert layer.asked_of_app == [], "and then answered by the layer"
+    assert_same(kept, made)
+    assert_same(kept, layer.get_from_app(path, **headers))
+
+
+def test_the_next_page_of_a_kept_page_is_kept_and_answered_too(layer: Layer):
+    first = layer.get("/v1/statements?limit=1")
+    assert first.headers["Link"].startswith("<")
+    following = path_of(first.get_json()["links"]["next"])
+    made = layer.get(following)
+    kept = layer.get(following)
+    assert layer.asked_of_app == []
+    assert_same(kept, made)
+    assert kept.get_json()["items"] != first.get_json()["items"]
+
+
+def test_a_write_moves_a_kept_page_on_to_the_view_then_back_to_the_layer(
+    editor: Editor, monkeypatch: pytest.MonkeyPatch
+):
+    layer = layer_of(editor.client.application, monkeypatch)
+    path = "/v1/talks?limit=3"
+    layer.get(path)
+    before = layer.get(path)
+    assert layer.asked_of_app == []
+    response = editor.write("PATCH", TALK, {"title": "Renamed talks"}, content_type=MERGE_PATCH)
+    assert response.status_code == 200, response.get_json()
+    after = layer.get(path)
+    assert layer.asked_of_app == ["/v1/talks"], "the data revision moved: a new page"
+    assert after.headers["ETag"] != before.headers["ETag"]
+    again = layer.get(path)
+    assert layer.asked_of_app == []
+    assert_same(again, after)
+
+
+BAD_PAGES = {
+    "a limit out of range": "/v1/talks?limit=0",
+    "an unknown parameter": "/v1/talks?colour=blue",
+    "a cursor of another query": "/v1/talks?cursor=not-a-cursor",
+    "a query that is not UTF-8": "/v1/talks?q=%FF",
+    "a format": "/v1/talks?format=csv",
+}
+
+
+@pytest.mark.parametrize("case", BAD_PAGES)
+def test_a_page_the_layer_cannot_answer_goes_on_to_the_app(layer: Layer, case: str):
+    path = BAD_PAGES[case]
+    for _ in range(2):  # asked twice: nothing a first answer kept changes that
+        answered = layer.get(path)
+        assert layer.asked_of_app == ["/v1/talks"]
+    assert_same(answered, layer.get_from_app(path), besides=("RateLimit",))
+
+
+def test_a_nested_list_is_left_to_the_app(layer: Layer):
+    for _ in range(2):
+        layer.get(TALK + "/delegations")
+        assert layer.asked_of_app == [TALK + "/delegations"]
+
+
+def test_an_app_without_a_page_cache_leaves_pages_to_the_app(
+    app_with: Any, monkeypatch: pytest.MonkeyPatch
+):
+    layer = layer_of(app_with(page_cache_bytes=0), monkeypatch)
+    for _ in range(2):
+        assert layer.get("/v1/talks").status_code == 200
+        assert layer.asked_of_app == ["/v1/talks"]
