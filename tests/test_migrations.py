@@ -46,9 +46,23 @@ def parley_db(empty_database_url: str, tmp_path: Path):
     return run
 
 
+# Indexes of PostgreSQL only, on an expression (``id COLLATE "C"``, migration 0004), which
+# the models do not declare: alembic reflects them as plain column indexes, so they cannot
+# be compared (tests/test_query_plans.py checks that pages use them).
+BINARY_ID_INDEX = re.compile(r"ix_[a-z_]+_id_binary")
+
+
+def _compared(
+    _object: object, name: str | None, kind: str, reflected: bool, _other: object
+) -> bool:
+    return not (kind == "index" and reflected and BINARY_ID_INDEX.fullmatch(name or ""))
+
+
 def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": _compared}
+        )
         return list(compare_metadata(context, Base.metadata))
 
 

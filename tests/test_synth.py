@@ -445,3 +445,25 @@ def test_the_command_rejects_a_talk_count_below_one():
     result = CliRunner().invoke(main, ["synth", "--talks", "0"])
     assert result.exit_code == 2
     assert "--talks" in result.stderr
+
+
+def test_the_report_counts_the_rows_written(empty_database_url: str, tmp_path: Path):
+    app = make_app(empty_database_url, tmp_path)
+    try:
+        report = synth.synthesize(app, talks=20, seed=3)
+        with Session(engine_of(app)) as session:
+            citations = session.scalar(
+                select(func.count())
+                .select_from(Citation)
+                .where(Citation.record_id.like(SYNTH_LIKE))
+            )
+            revisions = session.scalar(
+                select(func.count())
+                .select_from(Revision)
+                .where(Revision.record_id.like(SYNTH_LIKE))
+            )
+        assert report.citations == citations > 0
+        assert report.revisions == revisions > 0
+        assert f"{citations} citations, {revisions} revisions" in report.summary()
+    finally:
+        engine_of(app).dispose()

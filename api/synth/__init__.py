@@ -159,7 +159,10 @@ def generate(
     started = time.monotonic()
 
     def step(label: str, statement: object) -> int:
-        result = connection.execute(statement)  # type: ignore[call-overload]
+        # SQLAlchemy keeps a row count for UPDATE and DELETE only unless asked to.
+        result = connection.execute(  # type: ignore[call-overload]
+            statement, execution_options={"preserve_rowcount": True}
+        )
         # SQLite's driver counts no rows for a statement that starts with WITH.
         written = (
             int(connection.scalar(select(func.changes())) or 0)

@@ -35,7 +35,8 @@ from api.resources import (
 )
 
 # What a page selects from a resource's table (``page_statement``'s ``columns``).
-Columns = Callable[[Resource], Select[Any]]
+# What a page statement selects of a resource's rows, for a dialect.
+Columns = Callable[[Resource, str], Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def page_statement(
     """One page of live rows: every column of the table, or what ``columns`` selects
     (``canonical``: those and each row's canonical form)."""
     table = resource.table
-    statement = select(table) if columns is None else columns(resource)
+    statement = select(table) if columns is None else columns(resource, dialect)
     statement = statement.where(table.c.deleted_at.is_(None), *query.conditions)
     ordered = [(sort_column(resource, key.field, dialect), key.descending) for key in query.sort]
     id_column = sort_column(resource, "id", dialect)
@@ -155,7 +156,7 @@ def _page_shape(query: PageQuery) -> tuple[Any, ...] | None:
     return ("page", tuple(query.sort), query.id_descending, nulls)
 
 
-def canonical(resource: Resource) -> Select[Any]:
+def canonical(resource: Resource, _dialect: str = "") -> Select[Any]:
     """Every column of the table and each row's canonical form (``records.with_canonical``)."""
     return with_canonical(select(resource.table), resource)
 
