@@ -462,7 +462,8 @@ def test_the_report_counts_the_rows_written(empty_database_url: str, tmp_path: P
                 .select_from(Revision)
                 .where(Revision.record_id.like(SYNTH_LIKE))
             )
-        assert citations and revisions
+        assert citations
+        assert revisions
         assert report.citations == citations
         assert report.revisions == revisions
         assert f"{citations} citations, {revisions} revisions" in report.summary()
