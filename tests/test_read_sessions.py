@@ -74,3 +74,45 @@ def test_every_read_of_the_api_answers_through_readers(loaded_app: Flask):
         response.get_data()
         response.close()
     assert pool.checkedout() == before  # type: ignore[attr-defined]
+
+
+def test_a_fast_read_gives_its_connection_back_ready_for_transactions(loaded_app: Flask):
+    engine = parley(loaded_app).engine
+    reader = db.Reader(engine, autocommit=True)
+    # Only PostgreSQL reads outside a transaction; SQLite's reads keep their snapshot.
+    assert reader.autocommit == (engine.dialect.name == "postgresql")
+    driver = reader.driver()
+    if reader.autocommit:
+        assert driver.autocommit is True
+    reader.close()
+    assert loaded_app.test_client().get("/v1/talks/istanbul-talks").status_code == 200
+    fairy = engine.raw_connection()
+    try:
+        assert getattr(fairy.driver_connection, "autocommit", False) is False
+    finally:
+        fairy.close()
+
+
+def test_a_reader_that_cannot_leave_autocommit_is_never_pooled_again(loaded_app: Flask):
+    class Driver:
+        def __setattr__(self, name: str, value: object) -> None:
+            raise RuntimeError("the connection is gone")
+
+    class Fairy:
+        invalidated = False
+        closed = False
+        driver_connection = Driver()
+
+        def invalidate(self) -> None:
+            self.invalidated = True
+
+        def close(self) -> None:
+            self.closed = True
+
+    reader = db.Reader(parley(loaded_app).engine)
+    reader.autocommit = True
+    fairy = Fairy()
+    reader.fairy = fairy
+    reader.close()
+    assert fairy.invalidated
+    assert fairy.closed
