@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(index.blueprint)
     app.register_blueprint(docs.blueprint)
     v1.init_app(app)
-    # Plain item reads are answered beneath Flask; the access log sees every request.
+    # Plain item reads and kept pages are answered beneath Flask (api.v1.fastreads);
+    # the access log sees every request.
     app.wsgi_app = requestlog.RequestLog(  # type: ignore[method-assign]
         FastReads(app, app.wsgi_app), enabled=settings.access_log
     )

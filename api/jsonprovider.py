@@ -21,19 +21,25 @@ from werkzeug.sansio.response import Response as BaseResponse
 OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is written by Flask's provider")
+
+
+def encoded(obj: Any) -> bytes | None:
+    """``obj`` as Flask's provider writes it (without the final newline), or None when
+    only Flask's provider can write it."""
+    try:
+        return orjson.dumps(obj, option=OPTIONS, default=_refuse)
+    except TypeError:
+        return None
+
+
 class FastJSONProvider(DefaultJSONProvider):
     sort_keys = True
     ensure_ascii = False
 
     def _fast(self, obj: Any) -> bytes | None:
-        try:
-            return orjson.dumps(obj, option=OPTIONS, default=self._refuse)
-        except TypeError:
-            return None
-
-    @staticmethod
-    def _refuse(value: Any) -> Any:
-        raise TypeError(f"{type(value).__name__} is written by Flask's provider")
+        return encoded(obj)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if not kwargs:

@@ -210,7 +210,7 @@ def test_a_reference_app_leaves_items_to_the_app(app_with: Any, monkeypatch: pyt
     assert layer.asked_of_app == [TALK]
 
 
-def test_the_full_app_logs_and_tags_a_layer_answer(loaded_app: Flask, monkeypatch):
+def test_the_full_app_tags_a_layer_answer_with_its_request_id(loaded_app: Flask, monkeypatch):
     layer = layer_of(loaded_app, monkeypatch)
     response = loaded_app.test_client().get(TALK, headers={"X-Request-Id": "fast-item-1"})
     assert response.status_code == 200

@@ -34,8 +34,8 @@ from api.resources import (
     Scalar,
 )
 
-# What a page selects from a resource's table (``page_statement``'s ``columns``).
-# What a page statement selects of a resource's rows, for a dialect.
+# What a page selects from a resource's table, for a dialect (``page_statement``'s
+# ``columns``).
 Columns = Callable[[Resource, str], Select[Any]]
 
 

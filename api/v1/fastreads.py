@@ -27,14 +27,12 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import quote_etag
 
-from api import Parley, db, parley, querystring
-from api.jsonprovider import OPTIONS
+from api import Parley, db, jsonprovider, parley, querystring
 from api.protection import DEFAULT_HEADERS
 from api.requestlog import StartResponse, WsgiApp
 from api.v1 import SlugConverter, data, negotiation
@@ -52,10 +50,6 @@ log = logging.getLogger(__name__)
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # The headers and body of a 200.
 Answer = tuple[list[tuple[str, str]], bytes]
-
-
-def _refuse(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is written by Flask's provider")
 
 
 def _headers(body: bytes, etag: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -185,9 +179,10 @@ def _item(state: Parley, collection: Collection, record_id: str) -> Answer | Non
         return None  # a 404 or a 410: the app's problem documents
     resource = collection.resource
     urls = Urls(state.settings.base_url)
-    # What jsonify writes for the view (FastJSONProvider), newline included.
-    body = orjson.dumps(dump(resource, [record], urls)[0], option=OPTIONS, default=_refuse)
-    body += b"\n"
+    encoded = jsonprovider.encoded(dump(resource, [record], urls)[0])
+    if encoded is None:
+        return None  # a value only Flask's provider writes: the view's jsonify does
+    body = encoded + b"\n"  # as jsonify ends a response
     etag = live_etag(resource, record, urls.base_url, negotiation.exporter_key(None))
     return _headers(body, etag), body
 
