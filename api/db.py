@@ -224,12 +224,20 @@ class Reader:
 
     def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
         self.engine = engine
-        # On PostgreSQL, statements outside any transaction: for a request of single
-        # statements, whose snapshots are each their own at READ COMMITTED anyway,
-        # this saves the BEGIN and the ROLLBACK, two round trips of three.
-        self.autocommit = autocommit and engine.dialect.name == "postgresql"
+        # Statements outside any transaction, for a request of one statement, which is
+        # its own snapshot anyway. On PostgreSQL this saves the BEGIN and the ROLLBACK,
+        # two round trips of three; on SQLite the same two statements, each a release
+        # and a retake of the GIL that another request thread of the worker waits on.
+        self.autocommit = autocommit
         self.fairy: Any = None
         self.wrapped: Connection | None = None
+
+    @property
+    def _switches_driver(self) -> bool:
+        """Whether autocommit is the driver connection's setting, to set and to reset
+        (psycopg's); SQLite's connections are in autocommit (``_sqlite_pragmas``) until
+        a ``BEGIN``, which an autocommit reader leaves out."""
+        return self.autocommit and self.engine.dialect.name == "postgresql"
 
     def _checked_out(self) -> Any:
         if self.fairy is None:
@@ -246,14 +254,19 @@ class Reader:
                     connection_invalidated=dialect.is_disconnect(exc, None, None),
                     dialect=dialect,
                 ) from exc
-            if self.autocommit:
+            if self._switches_driver:
                 self.fairy.driver_connection.autocommit = True
         return self.fairy
 
     def driver(self) -> Any:
-        """The driver's connection, in a transaction (one snapshot on SQLite)."""
+        """The driver's connection, in a transaction (one snapshot on SQLite) unless
+        the reader is in autocommit."""
         driver = self._checked_out().driver_connection
-        if self.engine.dialect.name == "sqlite" and not driver.in_transaction:
+        if (
+            not self.autocommit
+            and self.engine.dialect.name == "sqlite"
+            and not driver.in_transaction
+        ):
             _sqlite_execute(driver, "BEGIN", self.engine.dialect)
         return driver
 
@@ -266,7 +279,7 @@ class Reader:
     def close(self) -> None:
         """Back to the pool, which rolls the read transaction back."""
         held, self.fairy, wrapped, self.wrapped = self.fairy, None, self.wrapped, None
-        if held is not None and self.autocommit:
+        if held is not None and self._switches_driver:
             try:
                 held.driver_connection.autocommit = False
             except Exception:

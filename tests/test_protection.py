@@ -195,6 +195,51 @@ def test_the_access_log_masks_tokens_in_the_path_and_the_query(client, access_li
     assert access_lines[0]["query"] == "token=%5Bredacted%5D&q=x"
 
 
+@pytest.fixture
+def served_access_log() -> Iterator[None]:
+    """Logging as ``parley serve`` sets it up, for the test's duration (the access log
+    and the application's loggers, which it also configures)."""
+    loggers = [logging.getLogger(name) for name in ("parley.access", "api", "exporters")]
+    saved = [(lg.handlers[:], lg.filters[:], lg.level, lg.propagate) for lg in loggers]
+    requestlog.configure_process_logging()
+    try:
+        yield
+    finally:
+        for logger, (handlers, filters, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:], logger.filters[:] = handlers, filters
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+def test_the_served_access_log_writes_a_line_directly_as_the_logger_would(
+    served_access_log, capsys
+):
+    line = json.dumps({"path": "/v1/talks", "status": 200})
+    requestlog.write_access_line(line)
+    direct = capsys.readouterr().out
+    requestlog.access_logger.info(line)
+    assert direct == capsys.readouterr().out == line + "\n"
+
+
+def test_an_access_log_line_goes_through_the_loggers_filters_when_it_has_some(
+    served_access_log, capsys
+):
+    requestlog.access_logger.addFilter(lambda record: "secret" not in record.getMessage())
+    requestlog.write_access_line('{"path": "/v1/secret"}')
+    requestlog.write_access_line('{"path": "/v1/talks"}')
+    assert capsys.readouterr().out == '{"path": "/v1/talks"}\n'
+
+
+def test_a_served_request_writes_one_access_line_to_standard_output(
+    served_access_log, client, capsys
+):
+    client.get(f"{TALK}", headers={"X-Request-Id": "req-direct"}, buffered=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert (entry["request_id"], entry["path"], entry["status"]) == ("req-direct", TALK, 200)
+
+
 def test_a_database_that_is_away_answers_503_with_retry_after(client, monkeypatch):
     from api.v1 import data
 

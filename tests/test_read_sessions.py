@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from flask import Flask
 from sqlalchemy import select, text
 
@@ -76,16 +77,36 @@ def test_every_read_of_the_api_answers_through_readers(loaded_app: Flask):
     assert pool.checkedout() == before  # type: ignore[attr-defined]
 
 
+def test_an_autocommit_reader_runs_its_statement_outside_any_transaction(loaded_app: Flask):
+    reader = db.Reader(parley(loaded_app).engine, autocommit=True)
+    try:
+        driver = reader.driver()
+        driver.execute("SELECT count(*) FROM talks").fetchone()
+        assert not _in_transaction(driver)
+    finally:
+        reader.close()
+
+
+def test_a_reader_without_autocommit_reads_in_one_transaction(loaded_app: Flask):
+    reader = db.Reader(parley(loaded_app).engine)
+    try:
+        driver = reader.driver()
+        driver.execute("SELECT count(*) FROM talks").fetchone()
+        assert _in_transaction(driver)
+    finally:
+        reader.close()
+
+
 def test_a_fast_read_gives_its_connection_back_ready_for_transactions(loaded_app: Flask):
     engine = parley(loaded_app).engine
     reader = db.Reader(engine, autocommit=True)
-    # Only PostgreSQL reads outside a transaction; SQLite's reads keep their snapshot.
-    assert reader.autocommit == (engine.dialect.name == "postgresql")
-    driver = reader.driver()
-    if reader.autocommit:
-        assert driver.autocommit is True
+    reader.driver()
     reader.close()
     assert loaded_app.test_client().get("/v1/talks/istanbul-talks").status_code == 200
+    with engine.connect() as connection:
+        connection.execute(select(models.Meta.key)).all()
+        assert _in_transaction(connection.connection.driver_connection)
+        connection.rollback()
     fairy = engine.raw_connection()
     try:
         assert getattr(fairy.driver_connection, "autocommit", False) is False
@@ -93,26 +114,39 @@ def test_a_fast_read_gives_its_connection_back_ready_for_transactions(loaded_app
         fairy.close()
 
 
+class _UnsettableDriver:
+    def __setattr__(self, name: str, value: object) -> None:
+        raise RuntimeError("the connection is gone")
+
+
+class _Fairy:
+    invalidated = False
+    closed = False
+    driver_connection = _UnsettableDriver()
+
+    def invalidate(self) -> None:
+        self.invalidated = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def test_a_reader_that_cannot_leave_autocommit_is_never_pooled_again(loaded_app: Flask):
-    class Driver:
-        def __setattr__(self, name: str, value: object) -> None:
-            raise RuntimeError("the connection is gone")
-
-    class Fairy:
-        invalidated = False
-        closed = False
-        driver_connection = Driver()
-
-        def invalidate(self) -> None:
-            self.invalidated = True
-
-        def close(self) -> None:
-            self.closed = True
-
-    reader = db.Reader(parley(loaded_app).engine)
-    reader.autocommit = True
-    fairy = Fairy()
+    engine = parley(loaded_app).engine
+    reader = db.Reader(engine, autocommit=True)
+    fairy = _Fairy()
     reader.fairy = fairy
     reader.close()
-    assert fairy.invalidated
+    # Only psycopg's autocommit is a setting of the connection, to be reset; SQLite's
+    # reader merely leaves out its BEGIN, and touches nothing to give the connection back.
+    assert fairy.invalidated == (engine.dialect.name == "postgresql")
     assert fairy.closed
+
+
+def _in_transaction(driver: object) -> bool:
+    """Whether the driver connection is inside a transaction (sqlite3's or psycopg's)."""
+    in_transaction = getattr(driver, "in_transaction", None)
+    if isinstance(in_transaction, bool):
+        return in_transaction
+    assert isinstance(driver, psycopg.Connection)
+    return driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE

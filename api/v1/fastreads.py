@@ -66,8 +66,8 @@ def _headers(body: bytes, etag: str, *extra: tuple[str, str]) -> list[tuple[str,
 
 
 def _reading(state: Parley) -> Session:
-    """A session as a read request's (``db.get_session``) gets it, for one statement:
-    outside any transaction on PostgreSQL."""
+    """A session as a read request's (``db.get_session``) gets it, for one statement,
+    run outside any transaction (a single statement is its own snapshot)."""
     session = state.sessions()
     if isinstance(session, db.RequestSession):
         session.reader = db.Reader(state.engine, autocommit=True)

@@ -8,7 +8,7 @@ The schemas are the v1 contract: a future /v2 gets schemas of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import Schema, fields
 from marshmallow.experimental.context import Context
 
+from api.paths import reference
 from api.resources import (
     RESOURCES,
     AnyRef,
@@ -202,15 +203,21 @@ def dump(
     resource: Resource, records: Sequence[Mapping[str, Any]], urls: Urls
 ) -> list[dict[str, Any]]:
     """``records`` in their v1 shape, through the schema's compiled dumper."""
-    from api.paths import reference
-    from api.v1.dumpers import dumper
-
     if reference():
         return dump_with_schema(resource, records, urls)
 
-    compiled = dumper(resource)
+    compiled = _dumper(resource)
     base = urls.base_url
     return [compiled(record, base) for record in records]
+
+
+@cache
+def _dumper(resource: Resource) -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
+    # Imported once per resource, not on every call: an import statement costs as much
+    # as dumping a small record (two failed attribute lookups, each a formatted error).
+    from api.v1.dumpers import dumper  # the dumpers compile these schemas
+
+    return dumper(resource)
 
 
 def dump_with_schema(
