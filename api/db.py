@@ -240,6 +240,8 @@ class Reader:
         return self.autocommit and self.engine.dialect.name == "postgresql"
 
     def _checked_out(self) -> Any:
+        if self.fairy is not None and not self.fairy.is_valid:
+            self.close()  # a kept connection invalidated since (``keep_or_close``)
         if self.fairy is None:
             dialect = self.engine.dialect
             try:
@@ -276,10 +278,26 @@ class Reader:
             self.wrapped = Connection(self.engine, connection=self._checked_out())
         return self.wrapped
 
+    def keep_or_close(self) -> None:
+        """After a request that ran only driver statements outside a transaction: keep
+        the connection checked out for this reader's next request (a request thread's
+        own reader, ``api.v1.fastreads``); when SQLAlchemy's connection was used, a
+        transaction is open or the connection was invalidated, give it back."""
+        fairy = self.fairy
+        if (
+            fairy is not None
+            and self.autocommit
+            and self.wrapped is None
+            and fairy.is_valid
+            and not getattr(fairy.driver_connection, "in_transaction", False)
+        ):
+            return
+        self.close()
+
     def close(self) -> None:
         """Back to the pool, which rolls the read transaction back."""
         held, self.fairy, wrapped, self.wrapped = self.fairy, None, self.wrapped, None
-        if held is not None and self._switches_driver:
+        if held is not None and self._switches_driver and held.is_valid:
             try:
                 held.driver_connection.autocommit = False
             except Exception:

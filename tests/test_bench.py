@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from tests.bench import data, load, loadgen, paging, report, servers
+from tests.bench import data, load, loadgen, paging, report, servers, warming
 from tests.bench.options import REPO, Options, ServeConfig, parse, serve_configs
 
 SMOKE_TALKS = 2000
@@ -105,6 +107,11 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
         assert figures["csv_cli_vs_c_limit"]["value"] > 0
     for target in report.TARGETS:
         assert target in figures or "datasette" in target
+    # Every server met the database read into the page cache first.
+    database_bytes = Path(out / "data").glob(f"parley-{SMOKE_TALKS}-*.sqlite3")
+    size = sum(path.stat().st_size for path in database_bytes)
+    for label in results["options"]["configs"]:
+        assert results["page_cache_warmups"][label]["bytes"] >= size > 0
 
     # The table names every figure and its result.
     table = done.stdout
@@ -112,6 +119,45 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
     for figure in results["figures"]:
         assert figure["label"] in table
     assert "targets met" in table
+
+
+def test_warming_reads_a_sqlite_database_and_its_write_ahead_log_through(tmp_path):
+    path = tmp_path / "talks.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE talks (id TEXT PRIMARY KEY, title TEXT)")
+    connection.executemany(
+        "INSERT INTO talks VALUES (?, ?)", [(str(n), "x" * 100) for n in range(500)]
+    )
+    connection.commit()
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size > 0
+    database = data.Database("sqlite", f"sqlite:///{path}", "talks", 500, 0, "k", path, False, None)
+    warmed = warming.warm(database)
+    assert warmed.bytes == path.stat().st_size + wal.stat().st_size
+    connection.close()
+    assert warmed.how == "file read through"
+
+
+def test_warming_reads_every_table_and_index_of_a_postgresql_database(make_postgres_database):
+    url = make_postgres_database().replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE talks (id TEXT PRIMARY KEY, title TEXT)"))
+        connection.execute(
+            text(
+                "INSERT INTO talks SELECT n::text, repeat('x', 100) FROM generate_series(1, 500) n"
+            )
+        )
+    with engine.connect() as connection:
+        size = connection.scalar(
+            text("SELECT pg_relation_size('talks') + pg_relation_size('talks_pkey')")
+        )
+    engine.dispose()
+    database = data.Database("postgresql", url, "db", 500, 0, "k", None, False, None)
+    warmed = warming.warm(database)
+    assert warmed.bytes == size > 0
+    assert "pg_prewarm" in warmed.how
 
 
 @pytest.mark.slow

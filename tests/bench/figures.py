@@ -20,6 +20,7 @@ from tests.bench.options import ServeConfig
 from tests.bench.paging import PageTiming
 from tests.bench.report import Figure, ratio
 from tests.bench.tools import log
+from tests.bench.warming import Warmup
 
 T = TypeVar("T")
 
@@ -32,6 +33,8 @@ class Measurements:
     errors: dict[str, str] = field(default_factory=dict)  # measurement -> what went wrong
     skipped: dict[str, str] = field(default_factory=dict)  # measurement -> why not measured
     servers: dict[str, Any] = field(default_factory=dict)
+    # Page cache warm-ups before each server's loads (tests.bench.warming).
+    warmups: dict[str, Warmup] = field(default_factory=dict)
 
     def attempt(self, name: str, measure: Callable[[], T]) -> T | None:
         log(f"measuring {name}")

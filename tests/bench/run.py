@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.synth import synth_id
-from tests.bench import data, export, load, machine, paging, report, servers, tools
+from tests.bench import data, export, load, machine, paging, report, servers, tools, warming
 from tests.bench.figures import (
     Measurements,
     export_figures,
@@ -137,6 +137,7 @@ def measure_datasette(
             for _ in range(options.cursors)
         )
     )
+    _warm(m, "datasette", big)
     server = servers.datasette(python, big, options.workers)
     with servers.running(server, "/-/versions.json") as ds:
         versions = _ok_json(ds.base_url, "/-/versions.json")
@@ -171,6 +172,14 @@ def measure_datasette(
             m.exports["datasette"] = result
 
 
+def _warm(m: Measurements, before: str, database: data.Database) -> None:
+    """The database into the page cache before ``before``'s loads (``warming``)."""
+    warmed = m.attempt(f"page cache warm-up before {before}", lambda: warming.warm(database))
+    if warmed is not None:
+        m.warmups[before] = warmed
+        log(f"  {warmed.bytes / 1e9:.1f} GB read in {warmed.seconds:.1f} s")
+
+
 def measure_config(
     m: Measurements,
     config: ServeConfig,
@@ -192,6 +201,7 @@ def measure_config(
             for _ in range(options.cursors)
         )
     )
+    _warm(m, label, big)
     with (
         servers.running(servers.bare(config), "/") as bare,
         servers.running(
@@ -335,6 +345,7 @@ def run(options: Options) -> tuple[int, dict[str, Any]]:
         ],
         "exports": {k: v.describe() for k, v in m.exports.items()},
         "pages": m.pages.describe() if m.pages else None,
+        "page_cache_warmups": {k: v.describe() for k, v in m.warmups.items()},
         "skipped": m.skipped,
         "not_applicable": not_applicable,
         "errors": m.errors,
