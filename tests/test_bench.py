@@ -139,6 +139,18 @@ def test_warming_reads_a_sqlite_database_and_its_write_ahead_log_through(tmp_pat
     assert warmed.how == "file read through"
 
 
+def test_warming_reads_a_file_itself_where_sendfile_cannot_splice_it(tmp_path, monkeypatch):
+    path = tmp_path / "talks.sqlite3"
+    path.write_bytes(b"x" * (warming.CHUNK * 2 + 123))
+
+    def refuse(*_args: object) -> int:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sendfile", refuse)
+    database = data.Database("sqlite", f"sqlite:///{path}", "talks", 0, 0, "k", path, False, None)
+    assert warming.warm(database).bytes == warming.CHUNK * 2 + 123
+
+
 def test_warming_reads_every_table_and_index_of_a_postgresql_database(make_postgres_database):
     url = make_postgres_database().replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)

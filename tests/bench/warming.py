@@ -15,6 +15,7 @@ every table and index of the database is read with ``pg_prewarm`` (mode
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +55,34 @@ def _sqlite_files(path: Path) -> list[Path]:
 
 
 def _read_through(path: Path) -> int:
-    read = 0
+    """Read ``path`` into the page cache: spliced to the null device by the kernel
+    (about twice as fast as reading it into Python, and no memory of ours), or read
+    into one buffer where ``sendfile`` cannot write there."""
     with path.open("rb", buffering=0) as handle:
-        while chunk := handle.read(CHUNK):
-            read += len(chunk)
-    return read
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            return _spliced_to_null(handle.fileno(), size)
+        except OSError:
+            handle.seek(0)
+            buffer = memoryview(bytearray(CHUNK))
+            read = 0
+            while count := handle.readinto(buffer):
+                read += count
+            return read
+
+
+def _spliced_to_null(descriptor: int, size: int) -> int:
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sent = 0
+        while sent < size:
+            count = os.sendfile(null, descriptor, sent, min(size - sent, 1 << 30))
+            if count == 0:
+                break
+            sent += count
+        return sent
+    finally:
+        os.close(null)
 
 
 def _prewarm_postgresql(url: str) -> int:
