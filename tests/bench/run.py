@@ -177,7 +177,7 @@ def _warm(m: Measurements, before: str, database: data.Database) -> None:
     warmed = m.attempt(f"page cache warm-up before {before}", lambda: warming.warm(database))
     if warmed is not None:
         m.warmups[before] = warmed
-        log(f"  {warmed.bytes / 1e9:.1f} GB read in {warmed.seconds:.1f} s")
+        log(f"  read in {warmed.seconds:.1f} s")
 
 
 def measure_config(
