@@ -139,7 +139,7 @@ def measure_datasette(
     )
     _warm(m, "datasette", big)
     server = servers.datasette(python, big, options.workers)
-    with servers.running(server, "/-/versions.json") as ds:
+    with servers.running(server, "/-/versions.json", servers.DATASETTE_STARTUP_TIMEOUT) as ds:
         versions = _ok_json(ds.base_url, "/-/versions.json")
         m.servers["datasette"] = ds.description | {
             "versions": {

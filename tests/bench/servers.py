@@ -33,6 +33,9 @@ from tests.bench.options import REPO, ServeConfig
 
 LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 STARTUP_TIMEOUT = 120.0
+# Datasette counts every table of an immutable file before it serves (without a time
+# limit), which reads gigabytes of a 1,000,000-talk database: from the disk, minutes.
+DATASETTE_STARTUP_TIMEOUT = 900.0
 STOP_TIMEOUT = 20.0
 POLL_INTERVAL = 0.05
 DATASETTE_SETTINGS = {"max_csv_mb": 0, "default_page_size": 50}
@@ -142,9 +145,9 @@ def wait_ready(server: Server, path: str, deadline: float) -> None:
 
 
 @contextmanager
-def running(server: Server, ready_path: str) -> Iterator[Server]:
+def running(server: Server, ready_path: str, timeout: float = STARTUP_TIMEOUT) -> Iterator[Server]:
     try:
-        wait_ready(server, ready_path, time.monotonic() + STARTUP_TIMEOUT)
+        wait_ready(server, ready_path, time.monotonic() + timeout)
         yield server
     finally:
         server.stop()
