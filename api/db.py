@@ -241,7 +241,7 @@ class Reader:
 
     def _checked_out(self) -> Any:
         if self.fairy is not None and not self.fairy.is_valid:
-            self.close()  # a kept connection invalidated since (``keep_or_close``)
+            self.close()  # a kept connection invalidated since (``can_keep``)
         if self.fairy is None:
             dialect = self.engine.dialect
             try:
@@ -278,21 +278,18 @@ class Reader:
             self.wrapped = Connection(self.engine, connection=self._checked_out())
         return self.wrapped
 
-    def keep_or_close(self) -> None:
-        """After a request that ran only driver statements outside a transaction: keep
-        the connection checked out for this reader's next request (a request thread's
-        own reader, ``api.v1.fastreads``); when SQLAlchemy's connection was used, a
-        transaction is open or the connection was invalidated, give it back."""
+    def can_keep(self) -> bool:
+        """Whether the connection may stay checked out for this reader's next request
+        (a request thread's own reader, ``api.v1.fastreads``): it ran only driver
+        statements, outside a transaction, and is still valid."""
         fairy = self.fairy
-        if (
+        return (
             fairy is not None
             and self.autocommit
             and self.wrapped is None
             and fairy.is_valid
             and not getattr(fairy.driver_connection, "in_transaction", False)
-        ):
-            return
-        self.close()
+        )
 
     def close(self) -> None:
         """Back to the pool, which rolls the read transaction back."""

@@ -85,15 +85,19 @@ def test_a_thread_that_ends_gives_its_held_connection_back(
     assert layer.get(TALK).status_code == 200  # this thread's own is held already
     before = checked_out(loaded_app)
     seen: list[int] = []
+    readers: list[db.Reader] = []
 
     def read() -> None:
         seen.append(layer.get(TALK).status_code)
         seen.append(checked_out(loaded_app))
+        # Kept alive past the thread: only an explicit give-back frees its connection.
+        readers.append(held_reader(layer, loaded_app))
 
     thread = threading.Thread(target=read)
     thread.start()
     thread.join()
     assert seen == [200, before + 1]
+    assert readers[0].fairy is None
     assert checked_out(loaded_app) == before
 
 

@@ -79,7 +79,7 @@ class HeldReaders:
     costs about as much as reading the record. A fast read runs one statement outside
     any transaction, so it leaves nothing on the connection that the next one could
     see. A read that fails, or that used SQLAlchemy's connection, gives the connection
-    back (``db.Reader.keep_or_close``), and the next read takes a fresh one; a lost
+    back (``db.Reader.can_keep``), and the next read takes a fresh one; a lost
     connection thus costs one fast read, which the app then answers on a connection
     the pool has checked.
 
@@ -233,10 +233,9 @@ def _done(session: Session, read: bool) -> None:
     """The end of a fast read's session: a held reader keeps its connection after a
     read of its own statements only; anything else is closed as a request's session."""
     reader = db.reader_of(session)
-    if read and reader is not None and reader.wrapped is None and not session.in_transaction():
-        reader.keep_or_close()
-    else:
-        db.close_quietly(session)
+    if read and reader is not None and reader.can_keep() and not session.in_transaction():
+        return
+    db.close_quietly(session)
 
 
 def _item_answer(state: Parley, collection: Collection, record: Row | None) -> Answer | None:
