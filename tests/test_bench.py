@@ -9,6 +9,7 @@ Datasette venv the Datasette figures are skipped, as ``results.json`` says.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.bench import data, load, loadgen, paging, report, servers, warming
+from tests.bench import data, datasette_inspect, load, loadgen, paging, report, servers, warming
 from tests.bench.options import REPO, Options, ServeConfig, parse, serve_configs
 
 SMOKE_TALKS = 2000
@@ -107,6 +108,14 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
         assert figures["csv_cli_vs_c_limit"]["value"] > 0
     for target in report.TARGETS:
         assert target in figures or "datasette" in target
+    # Datasette's inspect file, written with each database, still holds its counts
+    # after every measurement (none of the tables in it was written since).
+    for database in (out / "data").glob("*.sqlite3"):
+        document = json.loads(datasette_inspect.path_for(database).read_text())
+        (entry,) = document.values()
+        assert "talks" in entry["tables"]
+        assert "renderings" not in entry["tables"]
+        assert {t: c["count"] for t, c in entry["tables"].items()} == _counts(database, entry)
     # Every server met the records its loads read in the page cache.
     for label in results["options"]["configs"]:
         assert "FROM revisions" in results["page_cache_warmups"][label]["how"]
@@ -117,6 +126,72 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
     for figure in results["figures"]:
         assert figure["label"] in table
     assert "targets met" in table
+
+
+def _lock_is_free(path: Path) -> bool:
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
+
+def test_a_build_locks_out_builds_of_its_own_size_only(tmp_path):
+    with data._locked(tmp_path, 1000, 0):
+        assert not _lock_is_free(tmp_path / ".lock-1000-s0")
+        assert _lock_is_free(tmp_path / ".lock-100-s0")
+        assert _lock_is_free(tmp_path / ".lock-1000-s1")
+    assert _lock_is_free(tmp_path / ".lock-1000-s0")
+
+
+def _counts(database: Path, entry: dict) -> dict[str, int]:
+    connection = sqlite3.connect(database)
+    try:
+        return {
+            table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+            for table in entry["tables"]
+        }
+    finally:
+        connection.close()
+
+
+def test_the_datasette_inspect_file_counts_every_table_but_the_renderings(tmp_path):
+    path = tmp_path / "parley-5-s0-k.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE talks (id TEXT PRIMARY KEY)")
+    connection.execute("CREATE TABLE citations (id INTEGER PRIMARY KEY)")
+    connection.execute("CREATE TABLE renderings (id INTEGER PRIMARY KEY)")
+    connection.executemany("INSERT INTO talks VALUES (?)", [(str(n),) for n in range(5)])
+    connection.executemany("INSERT INTO citations VALUES (?)", [(n,) for n in range(12)])
+    connection.execute("INSERT INTO renderings VALUES (1)")
+    connection.commit()
+    connection.close()
+
+    written = datasette_inspect.write(path, path.stem, "k")
+
+    assert written == tmp_path / "parley-5-s0-k.inspect.json"
+    document = json.loads(written.read_text())
+    # The shape `datasette inspect` writes and `--inspect-file` reads, under the file's stem.
+    assert document == {
+        path.stem: {
+            "hash": "k",
+            "size": path.stat().st_size,
+            "file": str(path),
+            "tables": {"citations": {"count": 12}, "talks": {"count": 5}},
+        }
+    }
+    assert datasette_inspect.is_current(path, path.stem, "k")
+    assert not datasette_inspect.is_current(path, path.stem, "other-key")
+
+
+def test_a_database_without_an_inspect_file_has_none_current(tmp_path):
+    path = tmp_path / "parley-1-s0-k.sqlite3"
+    sqlite3.connect(path).close()
+    assert not datasette_inspect.is_current(path, path.stem, "k")
+    datasette_inspect.path_for(path).write_text("not json")
+    assert not datasette_inspect.is_current(path, path.stem, "k")
 
 
 def _tiny_talks_database(path: Path) -> data.Database:

@@ -20,7 +20,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.bench import datasette_inspect
 from tests.bench.options import REPO, Options
 from tests.bench.tools import log
 
@@ -97,10 +99,12 @@ def parley_env(database_url: str, instance: Path) -> dict[str, str]:
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One build at a time per data folder (two runs may start together)."""
+def _locked(folder: Path, talks: int, seed: int) -> Iterator[None]:
+    """One build at a time of each size and seed in a data folder: two runs may start
+    together, and a build removes the databases of its size built from other sources.
+    Builds of different sizes go on side by side (each takes one core)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("w") as handle:
+    with (folder / f".lock-{talks}-s{seed}").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -132,7 +136,7 @@ def _sqlite(talks: int, seed: int, key: str, options: Options) -> Database:
     stem = f"parley-{talks}-s{seed}-{key}"
     path = folder / f"{stem}.sqlite3"
     url = f"sqlite:///{path}"
-    with _locked(folder):
+    with _locked(folder, talks, seed):
         built, seconds = False, None
         if not path.is_file():
             partial = folder / f"{stem}.partial"
@@ -148,10 +152,17 @@ def _sqlite(talks: int, seed: int, key: str, options: Options) -> Database:
                 connection.close()
             os.replace(partial, path)
             built = True
-            for stale in folder.glob(f"parley-{talks}-s{seed}-*.sqlite3*"):
-                if not stale.name.startswith(stem):
-                    log(f"removing {stale.name}, built from other sources")
-                    stale.unlink()
+            for pattern in ("*.sqlite3*", f"*{datasette_inspect.SUFFIX}"):
+                for stale in folder.glob(f"parley-{talks}-s{seed}-{pattern}"):
+                    if not stale.name.startswith(stem):
+                        log(f"removing {stale.name}, built from other sources")
+                        stale.unlink()
+        if not datasette_inspect.is_current(path, stem, key):
+            # Right after the build the file is in the page cache: counting is quick
+            # now, and would be minutes of disk reads at Datasette's start.
+            counting = time.perf_counter()
+            datasette_inspect.write(path, stem, key)
+            log(f"counted its tables for Datasette in {time.perf_counter() - counting:.1f} s")
     return Database("sqlite", url, stem, talks, seed, key, path, built, seconds)
 
 
@@ -162,7 +173,7 @@ def _postgresql(talks: int, seed: int, key: str, options: Options) -> Database:
     partial = f"{name}_partial"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        with _locked(options.data_dir), admin.connect() as connection:
+        with _locked(options.data_dir, talks, seed), admin.connect() as connection:
             # Runs from other checkouts share the server: one build of a key at a time
             # (the lock goes with this connection).
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": int(key, 16)})
@@ -198,6 +209,15 @@ def ensure(talks: int, options: Options) -> Database:
     if options.postgres_url is None:
         return _sqlite(talks, options.seed, key, options)
     return _postgresql(talks, options.seed, key, options)
+
+
+def ensure_all(sizes: Sequence[int], options: Options) -> list[Database]:
+    """The databases of each of ``sizes`` talks, those that need building built side
+    by side: a build is one process on one core, mostly computing, so two builds on
+    two cores take about as long as the larger alone."""
+    with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
+        futures = [pool.submit(ensure, talks, options) for talks in sizes]
+        return [future.result() for future in futures]
 
 
 def talk_rows(database: Database) -> int:

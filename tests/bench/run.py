@@ -137,7 +137,6 @@ def measure_datasette(
             for _ in range(options.cursors)
         )
     )
-    _warm(m, "datasette", big)
     server = servers.datasette(python, big, options.workers)
     with servers.running(server, "/-/versions.json", servers.DATASETTE_STARTUP_TIMEOUT) as ds:
         versions = _ok_json(ds.base_url, "/-/versions.json")
@@ -160,6 +159,7 @@ def measure_datasette(
         if len(deep_ids) != paging.PAGE or deep_ids[0] <= after:
             raise RuntimeError(f"Datasette's {deep.paths[0]} does not start after {after}")
         config = "datasette"
+        _warm(m, config, big)
         _load(m, (config, "item"), lambda: load.run(ds.base_url, item, settings))
         _load(m, (config, "page"), lambda: load.run(ds.base_url, PathList((page,)), settings))
         _load(m, (config, "random_page"), lambda: load.run(ds.base_url, deep, settings))
@@ -173,7 +173,13 @@ def measure_datasette(
 
 
 def _warm(m: Measurements, before: str, database: data.Database) -> None:
-    """The database into the page cache before ``before``'s loads (``warming``)."""
+    """The records ``before``'s loads read into the page cache (``warming``).
+
+    Right before the first load that reads them, the item load, with the
+    servers already started: this kind of machine gives page cache back within
+    minutes, so the less time between the warm-up and the reads, the less of
+    it is gone when the items are asked for.
+    """
     warmed = m.attempt(f"page cache warm-up before {before}", lambda: warming.warm(database))
     if warmed is not None:
         m.warmups[before] = warmed
@@ -201,7 +207,6 @@ def measure_config(
             for _ in range(options.cursors)
         )
     )
-    _warm(m, label, big)
     with (
         servers.running(servers.bare(config), "/") as bare,
         servers.running(
@@ -218,6 +223,7 @@ def measure_config(
         finally:
             client.close()
         _load(m, (label, "bare"), lambda: load.run(bare.base_url, PathList(("/",)), settings))
+        _warm(m, label, big)
         _load(m, (label, "item"), lambda: load.run(base, item, settings))
         _load(m, (label, "page"), lambda: load.run(base, PathList((first_page,)), settings))
         _load(m, (label, "random_page"), lambda: load.run(base, deep, settings))
@@ -279,8 +285,7 @@ def run(options: Options) -> tuple[int, dict[str, Any]]:
         m.skipped["export datasette"] = m.skipped["datasette"]
 
     described = machine.describe(options.postgres_url)
-    big = data.ensure(options.talks, options)
-    small = data.ensure(options.small, options)
+    big, small = data.ensure_all((options.talks, options.small), options)
     rows = data.talk_rows(big)
     ids = talk_ids(options.talks)
     rng = random.Random(options.seed + 1)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.bench import datasette_inspect
 from tests.bench.data import PARLEY, Database, parley_env
 from tests.bench.options import REPO, ServeConfig
 
@@ -35,6 +36,8 @@ LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 STARTUP_TIMEOUT = 120.0
 # Datasette counts every table of an immutable file before it serves (without a time
 # limit), which reads gigabytes of a 1,000,000-talk database: from the disk, minutes.
+# The inspect file written with the database spares it that; this limit is for a
+# database whose inspect file could not be written.
 DATASETTE_STARTUP_TIMEOUT = 900.0
 STOP_TIMEOUT = 20.0
 POLL_INTERVAL = 0.05
@@ -212,13 +215,21 @@ def datasette(python: str, database: Database, processes: int) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "PYTHON"))}
     env["PARLEY_BENCH_DATASETTE_FILE"] = str(database.path)
     env["PARLEY_BENCH_DATASETTE_SETTINGS"] = json.dumps(DATASETTE_SETTINGS)
+    inspect_file = datasette_inspect.path_for(database.path)
+    if inspect_file.is_file():
+        env["PARLEY_BENCH_DATASETTE_INSPECT"] = str(inspect_file)
     server = _start("datasette", command, env)
     server.port = port
     server.stop_signal = signal.SIGTERM  # uvicorn's shutdown (it does not handle SIGQUIT)
     server.reported.set()
     server.description |= {
         "server": "uvicorn --workers N with Datasette's ASGI app (datasette serve runs one "
-        "process); the file opened immutable (-i)",
+        "process); the file opened immutable (-i)"
+        + (
+            ", its table counts from an inspect file (--inspect-file)"
+            if inspect_file.is_file()
+            else ""
+        ),
         "processes": processes,
         "settings": DATASETTE_SETTINGS,
         "keepalive": "uvicorn's default",
