@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.bench import data, datasette_inspect, load, loadgen, paging, report, servers, warming
+from tests.bench.figures import Measurements, throughput_figures
 from tests.bench.options import REPO, Options, ServeConfig, parse, serve_configs
 
 SMOKE_TALKS = 2000
@@ -116,6 +117,10 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale(tmp_path):
         assert "talks" in entry["tables"]
         assert "renderings" not in entry["tables"]
         assert {t: c["count"] for t, c in entry["tables"].items()} == _counts(database, entry)
+    # The bare app was loaded before and after each configuration's Parley loads.
+    loaded = {(load["config"], load["endpoint"]) for load in results["loads"]}
+    for label in results["options"]["configs"]:
+        assert {(label, "bare"), (label, "bare_after")} <= loaded
     # Every server met the records its loads read in the page cache.
     for label in results["options"]["configs"]:
         assert "FROM revisions" in results["page_cache_warmups"][label]["how"]
@@ -374,3 +379,36 @@ def test_a_configuration_may_name_its_keep_alive():
     assert servers._serving_args(configs[1])[-2:] == ["--keep-alive", "2"]
     with pytest.raises(SystemExit):
         parse(["--postgres-url", "sqlite:///x.sqlite3"])
+
+
+def _loaded(rate: float, errors: int = 0) -> load.LoadResult:
+    latency = {"p50": 1.0, "p90": 1.0, "p99": 2.0, "mean": 1.0, "max": 3.0}
+    return load.LoadResult("wrk", int(rate * 10), 10.0, rate, latency, {"status": errors})
+
+
+def _item_vs_bare(m: Measurements) -> float | None:
+    config = ServeConfig(2, 4)
+    (figure,) = (f for f in throughput_figures(m, [config], False) if f.key == "item_vs_bare")
+    return figure.value
+
+
+def test_the_item_ratio_is_taken_over_the_higher_of_the_two_bare_loads():
+    m = Measurements()
+    label = ServeConfig(2, 4).label
+    m.loads[(label, "item")] = _loaded(1500)
+    m.loads[(label, "bare")] = _loaded(2000)
+    m.loads[(label, "bare_after")] = _loaded(3000)
+    assert _item_vs_bare(m) == pytest.approx(0.5)
+    m.loads[(label, "bare_after")] = _loaded(1000)
+    assert _item_vs_bare(m) == pytest.approx(0.75)
+
+
+def test_a_failed_bare_load_leaves_the_other_as_the_baseline():
+    m = Measurements()
+    label = ServeConfig(2, 4).label
+    m.loads[(label, "item")] = _loaded(1500)
+    m.loads[(label, "bare")] = _loaded(2000)
+    m.loads[(label, "bare_after")] = _loaded(9000, errors=3)
+    assert _item_vs_bare(m) == pytest.approx(0.75)
+    del m.loads[(label, "bare")]
+    assert _item_vs_bare(m) is None

@@ -227,6 +227,8 @@ def measure_config(
         _load(m, (label, "item"), lambda: load.run(base, item, settings))
         _load(m, (label, "page"), lambda: load.run(base, PathList((first_page,)), settings))
         _load(m, (label, "random_page"), lambda: load.run(base, deep, settings))
+        bare_again = PathList(("/",))
+        _load(m, (label, "bare_after"), lambda: load.run(bare.base_url, bare_again, settings))
         if not primary:
             return
         position = max(1, min(rows - paging.PAGE, round(options.talks * DEEP_SHARE)))
