@@ -33,7 +33,7 @@ class Measurements:
     errors: dict[str, str] = field(default_factory=dict)  # measurement -> what went wrong
     skipped: dict[str, str] = field(default_factory=dict)  # measurement -> why not measured
     servers: dict[str, Any] = field(default_factory=dict)
-    # Page cache warm-ups before each server's loads (tests.bench.warming).
+    # Page cache warm-ups before each server's item load (tests.bench.warming).
     warmups: dict[str, Warmup] = field(default_factory=dict)
 
     def attempt(self, name: str, measure: Callable[[], T]) -> T | None:
