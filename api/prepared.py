@@ -131,18 +131,25 @@ DRIVER_KEY = "parley.driver_connection"
 KEPT_CURSOR = "_parley_cursor"
 
 
+# Whether a driver's connections take attributes, by connection type: asked once per
+# type, since finding out costs a failed attribute lookup.
+_KEEPS_CURSORS: dict[type, bool] = {}
+
+
 def _cursor(driver: Any) -> tuple[Any, bool]:
     """A cursor of ``driver`` and whether it is the connection's kept one (left open
     for its next statement) rather than a new one to close after this statement."""
+    kind = type(driver)
+    keeps = _KEEPS_CURSORS.get(kind)
+    if keeps is None:
+        keeps = _KEEPS_CURSORS[kind] = hasattr(driver, "__dict__")
+    if not keeps:
+        return driver.cursor(), False
     kept = getattr(driver, KEPT_CURSOR, None)
-    if kept is not None and not kept.closed:
-        return kept, True
-    cursor = driver.cursor()
-    try:
-        setattr(driver, KEPT_CURSOR, cursor)
-    except AttributeError:
-        return cursor, False
-    return cursor, True
+    if kept is None or kept.closed:
+        kept = driver.cursor()
+        setattr(driver, KEPT_CURSOR, kept)
+    return kept, True
 
 
 def _forget_cursor(driver: Any) -> None:

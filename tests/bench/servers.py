@@ -216,7 +216,8 @@ def datasette(python: str, database: Database, processes: int) -> Server:
     env["PARLEY_BENCH_DATASETTE_FILE"] = str(database.path)
     env["PARLEY_BENCH_DATASETTE_SETTINGS"] = json.dumps(DATASETTE_SETTINGS)
     inspect_file = datasette_inspect.path_for(database.path)
-    if inspect_file.is_file():
+    counted = inspect_file.is_file()
+    if counted:
         env["PARLEY_BENCH_DATASETTE_INSPECT"] = str(inspect_file)
     server = _start("datasette", command, env)
     server.port = port
@@ -225,11 +226,7 @@ def datasette(python: str, database: Database, processes: int) -> Server:
     server.description |= {
         "server": "uvicorn --workers N with Datasette's ASGI app (datasette serve runs one "
         "process); the file opened immutable (-i)"
-        + (
-            ", its table counts from an inspect file (--inspect-file)"
-            if inspect_file.is_file()
-            else ""
-        ),
+        + (", its table counts from an inspect file (--inspect-file)" if counted else ""),
         "processes": processes,
         "settings": DATASETTE_SETTINGS,
         "keepalive": "uvicorn's default",

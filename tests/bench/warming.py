@@ -7,9 +7,9 @@ waits on the disk for every record it has not read yet. With ids drawn at
 random from a million talks, each request reads pages that no earlier one
 read, so a few seconds of warm-up warm nothing, and the figures then measure
 the disk, differently from run to run as the cache happens to be. So right
-before each server's item load every server meets the same warm records: the talks (the
-table and its id index) and each talk's current revision (which holds its
-canonical form), read in one pass each. Not the whole file: most of a
+before each server's item load every server meets the same warm records: the
+talks (the table and its id index) and each talk's current revision (which
+holds its canonical form), read in one pass each. Not the whole file: most of a
 1,000,000-talk database is other records and history, and reading 12.6 GB took
 from 6 to over 100 s here as the disk allowed.
 
