@@ -412,3 +412,10 @@ def test_a_failed_bare_load_leaves_the_other_as_the_baseline():
     assert _item_vs_bare(m) == pytest.approx(0.75)
     del m.loads[(label, "bare")]
     assert _item_vs_bare(m) is None
+
+
+def test_reading_a_database_into_the_cache_reads_every_byte_of_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasette_inspect, "READ_CHUNK", 1000)
+    path = tmp_path / "parley-1-s0-k.sqlite3"
+    path.write_bytes(bytes(range(256)) * 10)  # 2,560 bytes: two whole chunks and a part
+    assert datasette_inspect.read_into_cache(path) == 2560
