@@ -31,8 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers: the slowest item (schemathesis) runs on one while the rest runs on the other.
-PYTEST_ARGS ?= -n 2
+# Two workers. The few tests that run for minutes (marked heavy) are collected first
+# (tests/conftest.py), and a worker that runs out of tests takes the other's, so the
+# heavy ones run beside the rest rather than after it.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 

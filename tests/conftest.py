@@ -47,6 +47,12 @@ for _name, _value in TEST_LIMITS.items():
     os.environ.setdefault(_name, _value)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests marked heavy run for minutes each: collected last (by file name), they
+    # started when the other worker had little left, and ran on alone after it.
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[Engine]:
     """An AUTOCOMMIT engine on the server's own database, to create and drop databases."""

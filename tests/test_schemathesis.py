@@ -63,6 +63,7 @@ writes = schema.exclude(method="GET")
 SUPPRESSED = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 
 
+@pytest.mark.heavy
 @reads.parametrize()
 @seed(fuzz_seed())
 @settings(max_examples=50 * fuzz_scale(), suppress_health_check=SUPPRESSED)
@@ -73,6 +74,7 @@ def test_every_read_answers_within_its_specification(case, tally):
     tally.record(case, response.status_code)
 
 
+@pytest.mark.heavy
 @writes.parametrize()
 @seed(fuzz_seed())
 @settings(max_examples=50 * fuzz_scale(), suppress_health_check=SUPPRESSED)

@@ -65,6 +65,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return documented_app(tmp_path_factory.mktemp("stateful"))
 
 
+@pytest.mark.heavy
 def test_chains_of_requests_stay_within_the_specification(
     fuzzed_app: Flask, fixture_set: FixtureSet
 ) -> None:
