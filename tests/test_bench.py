@@ -23,7 +23,15 @@ from sqlalchemy import create_engine, text
 
 from tests.bench import data, datasette_inspect, load, loadgen, paging, report, servers, warming
 from tests.bench.figures import Measurements, throughput_figures
-from tests.bench.options import REPO, Options, ServeConfig, parse, serve_configs
+from tests.bench.options import (
+    REPO,
+    Options,
+    ServeConfig,
+    parse,
+    serve_configs,
+    serve_default_keep_alive,
+    serve_default_threads,
+)
 
 SMOKE_TALKS = 2000
 # Figures that need a tool the smoke run does not install.
@@ -366,10 +374,11 @@ def test_the_options_default_to_a_million_talks_and_parley_serves_configuration(
     assert options.talks == 1_000_000
     assert options.small == 100_000
     configs = serve_configs(Options())
-    assert len(configs) == 2
-    assert {c.worker_class for c in configs} == {"sync", "gthread"}
-    assert serve_configs(Options(threads=((4, None), (4, None), (1, None))))[0] == ServeConfig(2, 4)
-    assert all(c.keep_alive == 0 for c in configs)  # parley serve's default
+    assert configs == [ServeConfig(2, serve_default_threads(), serve_default_keep_alive())]
+    assert configs[0].worker_class == "gthread"
+    assert configs[0].keep_alive == 0
+    repeated = serve_configs(Options(threads=((4, None), (4, None), (1, None))))
+    assert [c.label for c in repeated] == ["gthread 2x4", "sync 2x1"]
 
 
 def test_a_configuration_may_name_its_keep_alive():

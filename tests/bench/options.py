@@ -50,7 +50,7 @@ class Options:
     postgres_url: str | None = None  # a PostgreSQL server (DATABASE_URL): bench there
     workers: int = 2
     # (threads, keep-alive seconds or None for parley serve's) per configuration;
-    # default: `parley serve`'s, then the other worker class
+    # default: `parley serve`'s alone (compare others with e.g. --threads '4 1')
     threads: tuple[tuple[int, int | None], ...] = ()
     duration: float = 10.0
     warmup: float = 2.0
@@ -102,10 +102,9 @@ def _serve_default(name: str, fallback: int) -> int:
 
 def serve_configs(options: Options) -> list[ServeConfig]:
     """The configurations to measure; the first one is checked against the targets."""
-    wanted = list(options.threads)
-    if not wanted:
-        default = serve_default_threads()
-        wanted = [(default, None), (4 if default == 1 else 1, None)]
+    # By default only the configuration users get: another one costs a minute of loads,
+    # and the run has 15 minutes on a fresh clone, most of them spent building.
+    wanted = list(options.threads) or [(serve_default_threads(), None)]
     keep_alive = serve_default_keep_alive()
     configs = [ServeConfig(options.workers, t, keep_alive if k is None else k) for t, k in wanted]
     return list(dict.fromkeys(configs))
@@ -173,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
         default=(),
         help="threads per worker, one configuration each, e.g. '1 4 4:2' (1: sync "
         "workers, more: gthread, with :N seconds of keep-alive instead of parley serve's "
-        "default; default: parley serve's, then the other class)",
+        "default; default: parley serve's alone)",
     )
     p.add_argument("--duration", type=_positive_float, default=10.0, help="seconds per load")
     p.add_argument("--warmup", type=_non_negative_float, default=2.0, help="seconds before each")

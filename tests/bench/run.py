@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from api.synth import synth_id
@@ -77,7 +78,12 @@ def _ok_json(base_url: str, path: str) -> Any:
 
 
 def measure_exports(
-    m: Measurements, options: Options, big: data.Database, small: data.Database, rows: int
+    m: Measurements,
+    options: Options,
+    big: data.Database,
+    small: data.Database,
+    rows: int,
+    cli: tools.Tool,
 ) -> None:
     instance = options.data_dir / "instance"
     small_rows = data.talk_rows(small)
@@ -97,11 +103,6 @@ def measure_exports(
         if result is not None:
             m.exports[key] = result
             log(f"  {result.rows_per_second:,.0f} rows/s, peak RSS {result.peak_rss_mb} MB")
-    cli = (
-        tools.sqlite3_cli(options.install)
-        if big.backend == "sqlite"
-        else tools.psql(options.install)
-    )
     m.servers["c_limit_tool"] = {"name": cli.name, "version": cli.version, "note": cli.note}
     if cli.path is None:
         m.skipped["export c_limit"] = cli.note
@@ -254,6 +255,15 @@ def measure_config(
             m.exports["http"] = result
 
 
+def debian_tools(options: Options) -> tuple[tools.Tool, tools.Tool]:
+    """wrk, and the database's own CSV writer (the C limit), one after the other: two
+    apt-get runs at once would fight over dpkg's lock."""
+    wrk = tools.wrk(options.install and options.load != "python")
+    if options.backend == "sqlite":
+        return wrk, tools.sqlite3_cli(options.install)
+    return wrk, tools.psql(options.install)
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -265,17 +275,31 @@ def run(options: Options) -> tuple[int, dict[str, Any]]:
     m = Measurements()
     log(f"{options.talks:,} talks on {options.backend}; serving {[c.label for c in configs]}")
 
-    wrk = tools.wrk(options.install and options.load != "python")
+    # The tools are installed while the databases are built: a build computes on one
+    # core, and installing mostly waits for the network.
+    with ThreadPoolExecutor(max_workers=2) as installs:
+        debian = installs.submit(debian_tools, options)
+        if options.load == "wrk":
+            load_settings(options, debian.result()[0])  # no wrk: stop before the builds
+        datasette_install = None
+        if options.backend == "sqlite" and options.datasette:
+            datasette_install = installs.submit(
+                tools.datasette, options.bench_venv, options.install
+            )
+        described = machine.describe(options.postgres_url)
+        big, small = data.ensure_all((options.talks, options.small), options)
+        wrk, c_limit = debian.result()
+        ds = datasette_install.result() if datasette_install is not None else None
+
     settings, load_tool = load_settings(options, wrk)
     datasette_python: str | None = None
     applicable = options.backend == "sqlite"
     not_applicable: dict[str, str] = {}
     if not applicable:
         not_applicable["datasette"] = "Datasette serves SQLite files only"
-    elif not options.datasette:
+    elif ds is None:
         m.skipped["datasette"] = "skipped: --no-datasette"
     else:
-        ds = tools.datasette(options.bench_venv, options.install)
         datasette_python = ds.path
         m.servers["datasette_tool"] = {"version": ds.version, "note": ds.note}
         if ds.path is None:
@@ -286,14 +310,12 @@ def run(options: Options) -> tuple[int, dict[str, Any]]:
     if "datasette" in m.skipped:
         m.skipped["export datasette"] = m.skipped["datasette"]
 
-    described = machine.describe(options.postgres_url)
-    big, small = data.ensure_all((options.talks, options.small), options)
     rows = data.talk_rows(big)
     ids = talk_ids(options.talks)
     rng = random.Random(options.seed + 1)
     setup_seconds = time.perf_counter() - clock
 
-    measure_exports(m, options, big, small, rows)
+    measure_exports(m, options, big, small, rows, c_limit)
     if datasette_python is not None:
         python = datasette_python
         m.attempt(
