@@ -122,7 +122,14 @@ def _prune_renderings(app: Any) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker: 1 runs gunicorn's sync workers, more its gthread workers "
+    "(README, Performance: sync workers served items 40 to 55% faster).",
+)
 @click.option(
     "--keep-alive",
     default=0,

@@ -20,7 +20,7 @@ class ParleyServer(BaseApplication):  # type: ignore[misc]
     """
 
     def __init__(
-        self, settings: Settings, options: dict[str, Any], watchdog_timeout: float | None
+        self, settings: Settings, options: dict[str, Any], watchdog_timeout: float
     ) -> None:
         self.settings = settings
         self.options = options
@@ -33,10 +33,7 @@ class ParleyServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask | RequestWatchdog:
         requestlog.configure_process_logging()
-        app = create_app(self.settings)
-        if self.watchdog_timeout is None:
-            return app
-        return RequestWatchdog(app, self.watchdog_timeout)
+        return RequestWatchdog(create_app(self.settings), self.watchdog_timeout)
 
 
 def serve(
@@ -61,8 +58,9 @@ def serve(
         "accesslog": None,
         "errorlog": "-",
         # The backstop for a request that hangs (an exporter stuck inside one chunk):
-        # a sync worker silent for this long is killed and replaced; a threaded one
-        # is stopped by api.watchdog once one of its requests is busy for this long.
+        # api.watchdog stops a worker once one of its requests is busy for this long;
+        # gunicorn kills one silent for this long (for a sync worker, api.watchdog
+        # reports while its request makes progress).
         "timeout": worker_timeout,
         "graceful_timeout": 10,
         "proc_name": "parley",
@@ -73,7 +71,6 @@ def serve(
         # accepted a burst of keep-alive connections would serve them all while the
         # others idle (``make bench`` measured half the throughput that way).
         "keepalive": keep_alive,
+        "post_worker_init": start_watching,
     }
-    if threaded:
-        options["post_worker_init"] = start_watching
-    ParleyServer(settings, options, worker_timeout if threaded else None).run()
+    ParleyServer(settings, options, worker_timeout).run()

@@ -1,17 +1,25 @@
-"""The worker-timeout backstop for threaded workers.
+"""The worker-timeout backstop: one rule for sync and threaded workers.
 
-gunicorn kills a *sync* worker that stays silent past ``--timeout``: a request
-stuck inside the application (an exporter hanging in one chunk) costs that
-worker, which is replaced. A *gthread* worker's main loop keeps reporting to
-the arbiter whatever its request threads do, so gunicorn never notices a stuck
-thread; each one holds a thread of the pool for good.
+gunicorn's own rules differ by worker class, and neither fits a server of
+long streamed exports. A *gthread* worker's main loop keeps reporting to the
+arbiter whatever its request threads do, so gunicorn never notices a stuck
+thread; each one holds a thread of the pool for good. A *sync* worker reports
+only between requests, so gunicorn kills it past ``--timeout`` even while it
+streams an export that is making steady progress (a first export of a million
+talks takes minutes).
 
-This module puts the backstop back: a WSGI wrapper notes when each request is
-busy inside the application (running the view, or making its next chunk: not
-while gunicorn writes a chunk to a slow client), and a thread in every worker
-checks them. A request busy past the timeout stops the worker, which lets its
-other requests finish (within the graceful timeout) and then exits, to be
-replaced by the arbiter, as a sync worker would be.
+A WSGI wrapper notes when each request is busy inside the application (running
+the view, or making its next chunk) and when it last made progress, and a
+thread in every worker checks them:
+
+- a request busy past the timeout stops the worker, which lets its other
+  requests finish (within the graceful timeout) and then exits, to be replaced
+  by the arbiter;
+- in a sync worker, the thread reports to the arbiter on the request's behalf
+  while it makes progress (a chunk made or sent within the timeout). A client
+  that stops reading stops the reports, and gunicorn kills the worker after the
+  timeout as ever; so does a client that connects and never sends its request,
+  which the application never sees.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ EXIT_STATUS = 1
 class _Request:
     description: str
     busy_since: float | None
+    # When it last made progress: started, or made a chunk, or had its last one sent.
+    progressed_at: float
 
 
 class RequestWatchdog:
@@ -60,7 +70,8 @@ class RequestWatchdog:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         key = next(self._ids)
         description = f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}"
-        request = self._requests[key] = _Request(description, self._clock())
+        now = self._clock()
+        request = self._requests[key] = _Request(description, now, now)
         try:
             result = self.app(environ, start_response)
         except BaseException:
@@ -72,6 +83,7 @@ class RequestWatchdog:
             self._forget(key)
             return result
         request.busy_since = None
+        request.progressed_at = self._clock()
         return _WatchedBody(self, key, request, result)
 
     def _forget(self, key: int) -> None:
@@ -89,6 +101,12 @@ class RequestWatchdog:
 
     def in_flight(self) -> int:
         return len(self._requests)
+
+    def progressing(self) -> bool:
+        """Whether requests are in flight and each made progress within the timeout."""
+        now = self._clock()
+        requests = self._requests.copy().values()
+        return bool(requests) and all(now - r.progressed_at <= self.timeout for r in requests)
 
 
 class _WatchedBody:
@@ -113,11 +131,13 @@ class _WatchedBody:
 
     def __next__(self) -> bytes:
         request = self._request
-        request.busy_since = self._clock()
+        # Asked for the next chunk: the last one has been sent.
+        request.busy_since = request.progressed_at = self._clock()
         try:
             return next(self._iterator)
         finally:
             request.busy_since = None
+            request.progressed_at = self._clock()
 
     def close(self) -> None:
         close = getattr(self._result, "close", None)
@@ -128,13 +148,18 @@ class _WatchedBody:
             self._watchdog._forget(self._key)
 
 
-def watch(worker: Any, watchdog: RequestWatchdog, graceful_timeout: float) -> None:
-    """Stop ``worker`` once a request overstays; runs in its own daemon thread."""
+def watch(
+    worker: Any, watchdog: RequestWatchdog, graceful_timeout: float, *, reports: bool = False
+) -> None:
+    """Stop ``worker`` once a request overstays; with ``reports``, tell the arbiter the
+    worker is alive while its requests make progress. Runs in its own daemon thread."""
     while True:
         time.sleep(POLL_SECONDS)
         overdue = watchdog.overdue()
         if overdue:
             break
+        if reports and watchdog.progressing():
+            worker.notify()
     worker.log.critical(
         "WORKER TIMEOUT (pid:%s): %s, past the %g s timeout; the worker stops and is replaced",
         os.getpid(),
@@ -152,12 +177,16 @@ def watch(worker: Any, watchdog: RequestWatchdog, graceful_timeout: float) -> No
 
 
 def start_watching(worker: Any) -> None:
-    """gunicorn's ``post_worker_init`` hook for threaded workers."""
+    """gunicorn's ``post_worker_init`` hook."""
+    from gunicorn.workers.sync import SyncWorker
+
     watchdog = worker.wsgi
     if isinstance(watchdog, RequestWatchdog):
         threading.Thread(
             target=watch,
             args=(worker, watchdog, worker.cfg.graceful_timeout),
+            # A sync worker reports to the arbiter only between requests.
+            kwargs={"reports": isinstance(worker, SyncWorker)},
             name="parley-watchdog",
             daemon=True,
         ).start()

@@ -375,7 +375,7 @@ def test_the_options_default_to_a_million_talks_and_parley_serves_configuration(
     assert options.small == 100_000
     configs = serve_configs(Options())
     assert configs == [ServeConfig(2, serve_default_threads(), serve_default_keep_alive())]
-    assert configs[0].worker_class == "gthread"
+    assert configs[0].worker_class == "sync"
     assert configs[0].keep_alive == 0
     repeated = serve_configs(Options(threads=((4, None), (4, None), (1, None))))
     assert [c.label for c in repeated] == ["gthread 2x4", "sync 2x1"]

@@ -158,6 +158,19 @@ STUCK_PLUGIN = textwrap.dedent(
             yield "never"
 
 
+    class Steady:
+        # Its chunks come steadily, and all of them take longer than the worker timeout.
+        name = "steady"
+        media_type = "text/x-steady"
+        extension = "steady"
+
+        def export(self, collection):
+            chunks = int(os.environ["PARLEY_TEST_STEADY_CHUNKS"])
+            for number in range(chunks):
+                time.sleep(float(os.environ["PARLEY_TEST_STEADY_SECONDS"]))
+                yield f"chunk {number}\\n"
+
+
     class Numbers:
         name = "numbers"
         media_type = "text/x-numbers"
@@ -169,12 +182,16 @@ STUCK_PLUGIN = textwrap.dedent(
 
     @hookimpl
     def parley_register_exporters():
-        return [Slow(), Hangs(), Numbers()]
+        return [Slow(), Hangs(), Steady(), Numbers()]
     """
 )
 CHUNK_DEADLINE = 0.5
 SLOW_SECONDS = 1.5
 WORKER_TIMEOUT = 4
+
+
+STEADY_SECONDS = 0.5
+STEADY_CHUNKS = 12  # 6 s in all, past WORKER_TIMEOUT
 
 
 def install_stuck_plugin(site: Path) -> None:
@@ -253,3 +270,27 @@ def test_a_slow_or_stuck_plugin_is_cut_and_the_other_worker_keeps_serving(tmp_pa
             assert status == 200
         status, body, complete = raw_get(base, "/v1/talks.csv")
         assert (status, complete) == (200, True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["sync", "gthread"])
+def test_an_export_making_steady_progress_outlives_the_worker_timeout(
+    tmp_path, fixture_set, threads
+):
+    site = tmp_path / "site"
+    install_stuck_plugin(site)
+    env = {
+        "PYTHONPATH": str(site),
+        "PARLEY_TEST_STEADY_SECONDS": str(STEADY_SECONDS),
+        "PARLEY_TEST_STEADY_CHUNKS": str(STEADY_CHUNKS),
+    }
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    args = ("--timeout", str(WORKER_TIMEOUT), "--threads", threads)
+    with parley_serve(tmp_path / "instance", env, args) as server:
+        base = server.wait_until_listening(deadline)
+        started = time.monotonic()
+        status, body, complete = raw_get(base, "/v1/talks.steady")
+        assert time.monotonic() - started > WORKER_TIMEOUT
+        assert (status, complete) == (200, True)
+        assert body.decode().splitlines() == [f"chunk {n}" for n in range(STEADY_CHUNKS)]
+        assert "WORKER TIMEOUT" not in "".join(server.stderr)

@@ -1,7 +1,9 @@
-"""The backstop for threaded workers: which requests count as stuck, and when.
+"""The worker timeout's backstop: which requests count as stuck, and when, and which
+make the progress a sync worker reports to gunicorn on their behalf.
 
-The whole path (a hanging exporter under gunicorn's gthread workers, the worker
-replaced) is tested against a real server in test_plugin_http.py.
+The whole path (a hanging exporter under gunicorn, the worker replaced; a long
+export making progress, kept) is tested against a real server in
+test_plugin_http.py.
 """
 
 from __future__ import annotations
@@ -141,3 +143,56 @@ def test_files_sent_as_they_are_pass_through_unwrapped():
     response = watchdog({**ENVIRON, "wsgi.file_wrapper": FileWrapper}, start_response)
     assert response is sent
     assert watchdog.in_flight() == 0
+
+
+# Progress: what a sync worker's watchdog reports to gunicorn's arbiter on the
+# request's behalf (gunicorn kills a sync worker that reports nothing for the timeout).
+
+
+def test_no_request_in_flight_is_no_progress_to_report():
+    watchdog = RequestWatchdog(app_returning([b"{}"]), TIMEOUT, Clock())
+    assert not watchdog.progressing()
+
+
+def test_a_request_making_its_chunks_in_time_is_progressing_for_as_long_as_it_takes():
+    clock = Clock()
+    body = Body(clock, [TIMEOUT - 1] * 5)  # 45 s in all, far past the timeout
+    watchdog = RequestWatchdog(app_returning(body), TIMEOUT, clock)
+    response = watchdog(ENVIRON, start_response)
+    for _chunk in response:
+        clock.now += 1  # sent at once
+        assert watchdog.progressing()
+    response.close()
+    assert not watchdog.progressing()
+
+
+def test_a_view_busy_past_the_timeout_is_no_longer_progressing():
+    clock = Clock()
+    watchdog = RequestWatchdog(app_returning([b"{}"]), TIMEOUT, clock)
+    seen = []
+
+    def slow_view(environ, start_response):
+        clock.now += TIMEOUT - 1
+        seen.append(watchdog.progressing())
+        clock.now += 2
+        seen.append(watchdog.progressing())
+        return [b"{}"]
+
+    watchdog.app = slow_view
+    watchdog(ENVIRON, start_response).close()
+    assert seen == [True, False]
+
+
+def test_a_client_that_stops_reading_stops_the_progress_without_being_overdue():
+    clock = Clock()
+    body = Body(clock, [1.0, 1.0])
+    watchdog = RequestWatchdog(app_returning(body), TIMEOUT, clock)
+    response = watchdog(ENVIRON, start_response)
+    next(response)
+    clock.now += TIMEOUT - 1  # the server is still sending the chunk
+    assert watchdog.progressing()
+    clock.now += 2
+    assert not watchdog.progressing()
+    assert watchdog.overdue() == []
+    next(response)  # sent at last: progress again
+    assert watchdog.progressing()

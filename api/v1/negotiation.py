@@ -124,7 +124,7 @@ def _deadlined(chunks: Iterator[bytes], seconds: float) -> Iterator[bytes]:
     sending a chunk to a slow client, and checked when a chunk arrives: this
     needs no thread per chunk, and cuts an exporter that is slow between chunks.
     One that never returns from ``next`` is for the worker timeout to end
-    (gunicorn's own for sync workers, ``api.watchdog`` for threaded ones).
+    (``api.watchdog``).
     """
     while True:
         asked = time.monotonic()
