@@ -222,9 +222,28 @@ def _from_data(fields: CanonicalFields, row: Row, data: Any) -> Row | None:
     return record
 
 
-def from_canonical(session: Session, resource: Resource, rows: list[Row]) -> list[Row]:
+@cache
+def checked_columns(resource: Resource) -> tuple[str, ...]:
+    """The columns a row needs for its record to be built from its canonical form:
+    its keys and times, and those compared with the form (``_from_data``). The others
+    (lists kept as JSON, the last author) are read and parsed for nothing then."""
+    compared = [column for _name, column, _kind in _canonical_fields(resource) if column]
+    keys = ("id", "revision", "created_at", "updated_at", "deleted_at")
+    return tuple(dict.fromkeys((*keys, *compared, "notes")))
+
+
+def from_canonical(
+    session: Session,
+    resource: Resource,
+    rows: list[Row],
+    reread: Callable[[list[str]], list[Row]] | None = None,
+) -> list[Row]:
     """What ``hydrate`` gives for ``rows`` read ``with_canonical``, built from their
-    canonical forms (and the owner links, which no revision holds)."""
+    canonical forms (and the owner links, which no revision holds).
+
+    Rows of ``checked_columns`` only cannot be hydrated: ``reread`` gives the whole
+    rows of the ids whose form is missing or disagrees (a record gone meanwhile is
+    left out)."""
     if not rows:
         return rows
     fields = _canonical_fields(resource)
@@ -233,6 +252,8 @@ def from_canonical(session: Session, resource: Resource, rows: list[Row]) -> lis
         text = row[CANONICAL]
         built.append(None if text is None else _from_data(fields, row, orjson.loads(text)))
     missing = [row for row, record in zip(rows, built, strict=True) if record is None]
+    if missing and reread is not None:
+        missing = reread([row["id"] for row in missing])
     hydrated = {r["id"]: r for r in hydrate(session, resource, missing)} if missing else {}
     owners = (
         _exclusive_owners(session, resource, [row["id"] for row in rows])
@@ -242,7 +263,8 @@ def from_canonical(session: Session, resource: Resource, rows: list[Row]) -> lis
     records: list[Row] = []
     for row, record in zip(rows, built, strict=True):
         if record is None:
-            records.append(hydrated[row["id"]])
+            if row["id"] in hydrated:
+                records.append(hydrated[row["id"]])
             continue
         if owners:
             citations = record.pop("citations")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from api import models
 from api.paths import reference
 from api.prepared import STATEMENTS, dialect_of, id_list, ids_in
-from api.records import Row, from_canonical, hydrate, with_canonical
+from api.records import Row, checked_columns, from_canonical, hydrate, with_canonical
 from api.resources import (
     Resource,
     Scalar,
@@ -225,10 +225,11 @@ def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row
             for r in session.execute(select(table).where(table.c.id == record_id)).mappings()
         ]
     else:
-
+        # Only what building the record from its canonical form needs; the whole row
+        # is read again in the rare case that the form is missing or disagrees.
         def build(_dialect: str) -> Select[Any]:
-            statement = with_canonical(select(table), resource)
-            return statement.where(table.c.id == bindparam("id"))
+            checked = select(*(table.c[name] for name in checked_columns(resource)))
+            return with_canonical(checked, resource).where(table.c.id == bindparam("id"))
 
         compiled = STATEMENTS.get(session, (resource.name, "one"), build)
         found = compiled.mappings(session, id=record_id)
@@ -239,7 +240,15 @@ def fetch_one(session: Session, resource: Resource, record_id: str) -> tuple[Row
         return None, True
     if reference():
         return hydrate(session, resource, [row])[0], False
-    return from_canonical(session, resource, [row])[0], False
+
+    def whole(ids: list[str]) -> list[Row]:
+        return [
+            dict(r)
+            for r in session.execute(canonical(resource).where(table.c.id.in_(ids))).mappings()
+        ]
+
+    built = from_canonical(session, resource, [row], reread=whole)
+    return (built[0], False) if built else (None, False)
 
 
 def fetch_records(session: Session, resource: Resource, ids: Sequence[str]) -> list[Row]:
