@@ -6,6 +6,7 @@ wait is bounded, and every process started here is stopped in a finally.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -87,3 +88,25 @@ def test_two_servers_started_at_once_on_one_instance_load_it_once(tmp_path, fixt
             assert index["counts"] == fixture_counts(fixture_set)
     assert sum(LOADED in line for server in servers for line in server.stderr) == 1
     assert_each_record_loaded_once(instance / "parley.sqlite3", fixture_set)
+
+
+IDLE_TIMEOUT = 2
+
+
+def test_connections_that_send_nothing_hold_sync_workers_for_the_worker_timeout_at_most(tmp_path):
+    """Both of the default sync workers taken by clients that never send a request:
+    gunicorn replaces each after the worker timeout, and the next request is served."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    args = ("--timeout", str(IDLE_TIMEOUT))
+    with parley_serve(tmp_path / "instance", args=args) as server, ExitStack() as idle:
+        base = server.wait_until_listening(deadline)
+        assert get_json(f"{base}/healthz")[0] == 200
+        host, port = base.removeprefix("http://").split(":")
+        for _ in range(2):
+            idle.enter_context(socket.create_connection((host, int(port)), timeout=30))
+        started = time.monotonic()
+        status, _body = get_json(f"{base}/healthz")
+        waited = time.monotonic() - started
+        assert status == 200
+        assert waited > IDLE_TIMEOUT / 4  # not answered at once: it waited for a new worker
+        assert "WORKER TIMEOUT" in "".join(server.stderr)
