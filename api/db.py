@@ -163,11 +163,25 @@ def bulk_writes(engine: Engine) -> Iterator[Connection]:
     connection has it open): a transaction of gigabytes would otherwise be
     written twice, to the WAL and then into the database. A rollback journal
     keeps the transaction atomic; syncs wait until the commit. Everything is put
-    back afterwards. Other backends get an ordinary connection.
+    back afterwards.
+
+    On PostgreSQL, a statement of a million talks' rows runs for minutes: the
+    connection has no statement timeout and no round-trip deadline (both meant
+    for requests), and is discarded afterwards rather than pooled with them off.
     """
     if engine.dialect.name != "sqlite":
         with engine.connect() as connection:
-            yield connection
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET statement_timeout = 0")
+                connection.commit()  # the caller's transaction starts on its own
+                driver = connection.connection.driver_connection
+                if isinstance(driver, pgdeadline.DeadlineConnection):
+                    driver.deadline = None
+            try:
+                yield connection
+            finally:
+                if engine.dialect.name == "postgresql":
+                    connection.invalidate()
         return
     engine.dispose()  # idle pooled connections would keep the database in WAL mode
     with engine.connect() as connection:

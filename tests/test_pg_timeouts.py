@@ -35,3 +35,19 @@ def test_a_statement_timeout_of_zero_leaves_statements_unbounded(postgres_admin)
             assert connection.connection.dbapi_connection.deadline is None  # type: ignore[union-attr]
     finally:
         engine.dispose()
+
+
+def test_a_bulk_write_runs_past_the_timeouts_and_its_connection_is_not_pooled(postgres_admin):
+    engine = db.make_engine(POSTGRES_URL, connect_timeout=1, statement_timeout=1)
+    try:
+        with db.bulk_writes(engine) as connection:
+            assert connection.scalar(text("SHOW statement_timeout")) == "0"
+            # Past both the statement timeout and the round-trip deadline (1 + 1 s).
+            connection.execute(text("SELECT pg_sleep(2.5)"))
+            bulk = connection.scalar(text("SELECT pg_backend_pid()"))
+            connection.commit()
+        with engine.connect() as connection:
+            assert connection.scalar(text("SHOW statement_timeout")) == "1s"
+            assert connection.scalar(text("SELECT pg_backend_pid()")) != bulk
+    finally:
+        engine.dispose()

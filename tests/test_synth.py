@@ -17,9 +17,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api import parley, synth
+from api import lifecycle, parley, synth
 from api.bundled import seeds_dir
 from api.cli import main
 from api.fixtures import read_records
@@ -39,6 +40,7 @@ from api.resources import (
     Resource,
 )
 from api.seeds import read_seeds
+from api.synth.rows import Rows
 from tests.conftest import make_app
 from tests.dbstate import fingerprint
 
@@ -467,5 +469,24 @@ def test_the_report_counts_the_rows_written(empty_database_url: str, tmp_path: P
         assert report.citations == citations
         assert report.revisions == revisions
         assert f"{citations} citations, {revisions} revisions" in report.summary()
+    finally:
+        engine_of(app).dispose()
+
+
+# A statement that fails on both backends (on PostgreSQL it aborts the transaction).
+BROKEN_STEP = "INSERT INTO statements SELECT * FROM no_such_table"
+
+
+def test_a_failing_step_reports_its_own_error_and_writes_nothing(
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    app = make_app(empty_database_url, tmp_path)
+    try:
+        lifecycle.prepare_database(app)
+        before = fingerprint(engine_of(app))
+        monkeypatch.setattr(Rows, "statements", lambda _self, _counts: text(BROKEN_STEP))
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            synth.synthesize(app, talks=2)
+        assert fingerprint(engine_of(app)) == before
     finally:
         engine_of(app).dispose()

@@ -175,75 +175,74 @@ def generate(
 
     POOL.create(connection)
     QUOTES.create(connection)
-    try:
-        connection.execute(
-            insert(QUOTES),
-            [
-                {
-                    "idx": i,
-                    "source_id": q.source,
-                    "quote": q.quote,
-                    "start_offset": q.start,
-                    "end_offset": q.end,
-                }
-                for i, q in enumerate(pool)
-            ],
-        )
-        # Indexes are built once at the end (sorting beats millions of random inserts);
-        # the transaction takes their removal back if anything fails.
-        indexes = [index for table in models.Base.metadata.sorted_tables for index in table.indexes]
-        for index in indexes:
-            index.drop(connection)
-        actors = actor_count(talks)
-        step("actors", rows.actors(Counts(talks, actors, 0, 0, {})))
-        for statement in rows.pools():
-            connection.execute(statement)
-        sizes: dict[str, int] = dict(
-            connection.execute(select(POOL.c.pool, func.count()).group_by(POOL.c.pool)).all()
-        )
-        counts = Counts(
-            talks,
-            actors,
-            obstacle_count(talks),
-            force_proposal_count(talks),
-            {k: sizes[k] for k in POOLS},
-        )
-        step("affiliations", rows.affiliations(counts))
-        for statement in rows.delegations(counts):
-            step("delegations", statement)
-        for statement in rows.obstacles(counts):
-            step("obstacles", statement)
-        step("talks", rows.talks(counts))
-        for statement in rows.talk_links(counts):
-            step("talk lists", statement)
-        if counts.force_proposals:
-            for statement in rows.force_proposals(counts):
-                step("force proposals", statement)
-        step("statements", rows.statements(counts))
+    connection.execute(
+        insert(QUOTES),
+        [
+            {
+                "idx": i,
+                "source_id": q.source,
+                "quote": q.quote,
+                "start_offset": q.start,
+                "end_offset": q.end,
+            }
+            for i, q in enumerate(pool)
+        ],
+    )
+    # Indexes are built once at the end (sorting beats millions of random inserts);
+    # the transaction takes their removal back if anything fails.
+    indexes = [index for table in models.Base.metadata.sorted_tables for index in table.indexes]
+    for index in indexes:
+        index.drop(connection)
+    actors = actor_count(talks)
+    step("actors", rows.actors(Counts(talks, actors, 0, 0, {})))
+    for statement in rows.pools():
+        connection.execute(statement)
+    sizes: dict[str, int] = dict(
+        connection.execute(select(POOL.c.pool, func.count()).group_by(POOL.c.pool)).all()
+    )
+    counts = Counts(
+        talks,
+        actors,
+        obstacle_count(talks),
+        force_proposal_count(talks),
+        {k: sizes[k] for k in POOLS},
+    )
+    step("affiliations", rows.affiliations(counts))
+    for statement in rows.delegations(counts):
+        step("delegations", statement)
+    for statement in rows.obstacles(counts):
+        step("obstacles", statement)
+    step("talks", rows.talks(counts))
+    for statement in rows.talk_links(counts):
+        step("talk lists", statement)
+    if counts.force_proposals:
+        for statement in rows.force_proposals(counts):
+            step("force proposals", statement)
+    step("statements", rows.statements(counts))
 
-        cited = 0
-        first = _next_id(connection, models.Citation)
-        for resource in WRITTEN:
-            records = counts.of(resource)
-            if records:
-                cited += step(
-                    f"{resource.name} citations", rows.citations(resource, records, first)
-                )
-            first += records * citation_range(resource)[1]
-        revised = 0
-        first = _next_id(connection, models.Revision)
-        for resource in WRITTEN:
-            if counts.of(resource):
-                revised += step(f"{resource.name} revisions", rows.revisions(resource, first))
-            first += counts.of(resource)
-        for index in indexes:
-            index.create(connection)
-        if progress is not None:
-            progress(f"indexes: {len(indexes)} ({time.monotonic() - started:.1f} s)")
-        _advance_sequences(connection)
-    finally:
-        QUOTES.drop(connection)
-        POOL.drop(connection)
+    cited = 0
+    first = _next_id(connection, models.Citation)
+    for resource in WRITTEN:
+        records = counts.of(resource)
+        if records:
+            cited += step(f"{resource.name} citations", rows.citations(resource, records, first))
+        first += records * citation_range(resource)[1]
+    revised = 0
+    first = _next_id(connection, models.Revision)
+    for resource in WRITTEN:
+        if counts.of(resource):
+            revised += step(f"{resource.name} revisions", rows.revisions(resource, first))
+        first += counts.of(resource)
+    for index in indexes:
+        index.create(connection)
+    if progress is not None:
+        progress(f"indexes: {len(indexes)} ({time.monotonic() - started:.1f} s)")
+    _advance_sequences(connection)
+    # On failure the caller's rollback takes the scratch tables back with the rest;
+    # dropping them then would fail on PostgreSQL's aborted transaction, and its
+    # error would hide the one that matters.
+    QUOTES.drop(connection)
+    POOL.drop(connection)
     return SynthReport({r.name: counts.of(r) for r in WRITTEN}, cited, revised)
 
 
