@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from api import pgexecute
 from api.db import reader_of
 from api.paths import reference
 
@@ -81,23 +82,48 @@ class Compiled:
     binders: dict[str, Processor]
     names: tuple[str, ...]
     processors: tuple[tuple[int, Processor], ...]
+    # The statement for api.pgexecute, on psycopg; None on other drivers.
+    extended: pgexecute.Numbered | None = None
 
     def rows(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
         """The statement's rows, converted, in the session's transaction."""
         if reference():
             return [tuple(row) for row in session.execute(self.statement, params)]
         driver = driver_connection(session)
-        cursor, kept = _cursor(driver)
         values = dict(self.defaults)
         for name, value in params.items():
             bind = self.binders.get(name)
             values[name] = bind(value) if bind is not None and value is not None else value
+        if self.extended is not None and pgexecute.usable(driver):
+            try:
+                fetched = pgexecute.rows(driver, self.extended, values)
+            except Exception as exc:
+                pgexecute.forget(driver)
+                error = translated(session, self.sql, values, exc)
+                if error is exc:
+                    raise
+                raise error from exc
+        else:
+            fetched = self._fetched(session, driver, values)
+        if not self.processors:
+            return fetched
+        converted = []
+        for row in fetched:
+            values_ = list(row)
+            for index, process in self.processors:
+                values_[index] = process(values_[index])
+            converted.append(tuple(values_))
+        return converted
+
+    def _fetched(self, session: Session, driver: Any, values: dict[str, Any]) -> list[Any]:
+        """The rows as the driver's cursor gives them."""
+        cursor, kept = _cursor(driver)
         try:
             if self.positional is not None:
                 cursor.execute(self.sql, [values[name] for name in self.positional])
             else:
                 cursor.execute(self.sql, values)
-            fetched = cursor.fetchall()
+            fetched: list[Any] = cursor.fetchall()
         except Exception as exc:
             if kept:
                 _forget_cursor(driver)
@@ -108,15 +134,7 @@ class Compiled:
         finally:
             if not kept:
                 cursor.close()
-        if not self.processors:
-            return fetched  # type: ignore[no-any-return]
-        converted = []
-        for row in fetched:
-            values_ = list(row)
-            for index, process in self.processors:
-                values_[index] = process(values_[index])
-            converted.append(tuple(values_))
-        return converted
+        return fetched
 
     def mappings(self, session: Session, **params: Any) -> list[dict[str, Any]]:
         names = self.names
@@ -233,8 +251,16 @@ def compile_for(statement: Select[Any], dialect: Dialect) -> Compiled:
         process = selected.type._cached_result_processor(dialect, None)
         if process is not None:
             processors.append((index, _remembering(process)))
+    extended = pgexecute.numbered(compiled.string) if dialect.driver == "psycopg" else None
     return Compiled(
-        statement, compiled.string, positional, defaults, binders, tuple(names), tuple(processors)
+        statement,
+        compiled.string,
+        positional,
+        defaults,
+        binders,
+        tuple(names),
+        tuple(processors),
+        extended,
     )
 
 
