@@ -169,19 +169,21 @@ def bulk_writes(engine: Engine) -> Iterator[Connection]:
     connection has no statement timeout and no round-trip deadline (both meant
     for requests), and is discarded afterwards rather than pooled with them off.
     """
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            if engine.dialect.name == "postgresql":
-                connection.exec_driver_sql("SET statement_timeout = 0")
-                connection.commit()  # the caller's transaction starts on its own
-                driver = connection.connection.driver_connection
-                if isinstance(driver, pgdeadline.DeadlineConnection):
-                    driver.deadline = None
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()  # the caller's transaction starts on its own
+            driver = connection.connection.driver_connection
+            if isinstance(driver, pgdeadline.DeadlineConnection):
+                driver.deadline = None
             try:
                 yield connection
             finally:
-                if engine.dialect.name == "postgresql":
-                    connection.invalidate()
+                connection.invalidate()
+        return
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
+            yield connection
         return
     engine.dispose()  # idle pooled connections would keep the database in WAL mode
     with engine.connect() as connection:

@@ -74,7 +74,18 @@ def usable(driver: Any) -> bool:
 def rows(
     driver: psycopg.Connection[Any], statement: Numbered, values: dict[str, Any]
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``statement`` with ``values``, as psycopg's cursor would give them."""
+    """The rows of ``statement`` with ``values``, as psycopg's cursor would give them.
+    After a failure the connection's state is dropped: its next statement starts afresh."""
+    try:
+        return _rows(driver, statement, values)
+    except Exception:
+        forget(driver)
+        raise
+
+
+def _rows(
+    driver: psycopg.Connection[Any], statement: Numbered, values: dict[str, Any]
+) -> list[tuple[Any, ...]]:
     state: _State | None = getattr(driver, STATE, None)
     if state is None:
         state = _State(driver)
@@ -100,7 +111,7 @@ def rows(
 
 
 def forget(driver: Any) -> None:
-    """Drop ``driver``'s state after a failure: its next statement starts afresh."""
+    """Drop ``driver``'s state (its transformer and prepared statements' names)."""
     if getattr(driver, STATE, None) is not None:
         delattr(driver, STATE)
 

@@ -94,17 +94,16 @@ class Compiled:
         for name, value in params.items():
             bind = self.binders.get(name)
             values[name] = bind(value) if bind is not None and value is not None else value
-        if self.extended is not None and pgexecute.usable(driver):
-            try:
+        try:
+            if self.extended is not None and pgexecute.usable(driver):
                 fetched = pgexecute.rows(driver, self.extended, values)
-            except Exception as exc:
-                pgexecute.forget(driver)
-                error = translated(session, self.sql, values, exc)
-                if error is exc:
-                    raise
-                raise error from exc
-        else:
-            fetched = self._fetched(session, driver, values)
+            else:
+                fetched = self._fetched(driver, values)
+        except Exception as exc:
+            error = translated(session, self.sql, values, exc)
+            if error is exc:
+                raise
+            raise error from exc
         if not self.processors:
             return fetched
         converted = []
@@ -115,7 +114,7 @@ class Compiled:
             converted.append(tuple(values_))
         return converted
 
-    def _fetched(self, session: Session, driver: Any, values: dict[str, Any]) -> list[Any]:
+    def _fetched(self, driver: Any, values: dict[str, Any]) -> list[Any]:
         """The rows as the driver's cursor gives them."""
         cursor, kept = _cursor(driver)
         try:
@@ -124,13 +123,10 @@ class Compiled:
             else:
                 cursor.execute(self.sql, values)
             fetched: list[Any] = cursor.fetchall()
-        except Exception as exc:
+        except Exception:
             if kept:
                 _forget_cursor(driver)
-            error = translated(session, self.sql, values, exc)
-            if error is exc:
-                raise
-            raise error from exc
+            raise
         finally:
             if not kept:
                 cursor.close()

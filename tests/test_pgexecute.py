@@ -67,7 +67,6 @@ def test_a_statement_is_prepared_once_per_connection_and_parameter_types(connect
 def test_a_failing_statement_raises_psycopgs_error_and_the_next_one_runs(connection):
     with pytest.raises(psycopg.errors.UndefinedTable):
         pgexecute.rows(connection, pgexecute.numbered("SELECT * FROM no_such_table"), {})
-    pgexecute.forget(connection)
     assert pgexecute.rows(connection, pgexecute.numbered("SELECT 1"), {}) == [(1,)]
 
 
