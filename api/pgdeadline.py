@@ -43,11 +43,21 @@ class DeadlineConnection(psycopg.Connection[Any]):
         try:
             return super().wait(gen, interval, timeout if timeout is not None else self.deadline)
         except pg_errors._WaitTimeout:
-            # Mid-protocol: the connection's state is unknown and cannot be reused.
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {self.deadline} seconds"
-            ) from None
+            raise expired(self) from None
+
+
+def deadline_of(connection: psycopg.Connection[Any]) -> float | None:
+    """Seconds ``connection`` waits for the server at most in one round trip (None: no end)."""
+    return getattr(connection, "deadline", None)
+
+
+def expired(connection: psycopg.Connection[Any]) -> psycopg.OperationalError:
+    """The error of a round trip past ``connection``'s deadline, which is closed: stopped
+    mid-protocol, its state is unknown and it cannot be reused."""
+    connection.pgconn.finish()
+    return psycopg.OperationalError(
+        f"the database did not answer within {deadline_of(connection)} seconds"
+    )
 
 
 def connection_class(deadline: float | None) -> type[DeadlineConnection]:

@@ -3,6 +3,7 @@ give what psycopg's cursor gives, fail as it fails, and keep out of transactions
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api import pgexecute
+from api.pgdeadline import connection_class
 from tests.conftest import POSTGRES_URL
+from tests.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.postgresql
 
@@ -29,10 +32,32 @@ SELECT %(name)s::text AS name, %(count)s::int AS count, %(ids)s::text[] AS ids,
 VALUES = {"name": "O'Brien; --", "count": 3, "ids": ["a", "b"], "missing": None}
 
 
+# A round trip's deadline in the tests below: short, so that a silent server costs little.
+DEADLINE = 1.0
+
+
+def libpq_url(**changes: Any) -> str:
+    return make_url(POSTGRES_URL).set(drivername="postgresql", **changes).render_as_string(False)
+
+
 @pytest.fixture
 def connection(postgres_admin: Any) -> Iterator[psycopg.Connection[Any]]:
-    url = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(False)
-    with psycopg.connect(url, autocommit=True) as connection:
+    with psycopg.connect(libpq_url(), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def proxy(postgres_admin: Any) -> Iterator[FaultProxy]:
+    host = make_url(POSTGRES_URL)
+    with FaultProxy((host.host or "127.0.0.1", host.port or 5432)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxied(proxy: FaultProxy) -> Iterator[psycopg.Connection[Any]]:
+    """A connection with a deadline, through ``proxy``."""
+    url = libpq_url(host="127.0.0.1", port=proxy.port)
+    with connection_class(DEADLINE).connect(url, autocommit=True) as connection:
         yield connection
 
 
@@ -75,3 +100,27 @@ def test_only_connections_in_autocommit_are_used(connection):
     connection.autocommit = False
     assert not pgexecute.usable(connection)
     assert not pgexecute.usable(object())
+
+
+def test_a_silent_server_fails_the_statement_at_the_deadline_and_closes_the_connection(
+    proxy, proxied
+):
+    statement = pgexecute.numbered("SELECT %(n)s::int")
+    assert pgexecute.rows(proxied, statement, {"n": 1}) == [(1,)]
+    proxy.stall()
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError, match=r"did not answer within 1\.0 seconds"):
+        pgexecute.rows(proxied, statement, {"n": 2})
+    waited = time.monotonic() - started
+    assert DEADLINE <= waited < DEADLINE + 2.0
+    assert proxied.closed
+
+
+def test_a_lost_connection_fails_the_statement_with_psycopgs_error(proxy, proxied):
+    statement = pgexecute.numbered("SELECT 1")
+    assert pgexecute.rows(proxied, statement, {}) == [(1,)]
+    proxy.cut()
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        pgexecute.rows(proxied, statement, {})
+    assert time.monotonic() - started < DEADLINE  # told at once, not at the deadline
