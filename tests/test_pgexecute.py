@@ -3,6 +3,7 @@ give what psycopg's cursor gives, fail as it fails, and keep out of transactions
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -124,3 +125,13 @@ def test_a_lost_connection_fails_the_statement_with_psycopgs_error(proxy, proxie
     with pytest.raises(psycopg.OperationalError):
         pgexecute.rows(proxied, statement, {})
     assert time.monotonic() - started < DEADLINE  # told at once, not at the deadline
+
+
+def test_a_statement_larger_than_the_sockets_buffer_is_sent_whole(connection):
+    # Several MB cannot be written at once: the rest goes as the socket drains.
+    big = "x" * (8 * 1024 * 1024)
+    statement = pgexecute.numbered(
+        "SELECT length(%(big)s::text), encode(sha256(convert_to(%(big)s::text, 'UTF8')), 'hex')"
+    )
+    rows = pgexecute.rows(connection, statement, {"big": big})
+    assert rows == [(len(big), hashlib.sha256(big.encode()).hexdigest())]
